@@ -1,0 +1,23 @@
+"""DLMS/COSEM push decoding for smart meters: bytes in, readings out.
+
+Nothing here imports Home Assistant, so the package can become its own library.
+"""
+
+from __future__ import annotations
+
+from .decoder import MeterDecoder
+from .keys import KeyFormatError, parse_key
+from .models import DecoderStats, Measurement, Profile, Reading, SerialSettings
+from .profiles import PROFILES
+
+__all__ = [
+    "PROFILES",
+    "DecoderStats",
+    "KeyFormatError",
+    "Measurement",
+    "MeterDecoder",
+    "Profile",
+    "Reading",
+    "SerialSettings",
+    "parse_key",
+]

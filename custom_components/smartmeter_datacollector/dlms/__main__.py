@@ -1,0 +1,9 @@
+"""`python -m custom_components.smartmeter_datacollector.dlms`."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

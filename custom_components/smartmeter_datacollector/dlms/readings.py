@@ -1,0 +1,128 @@
+"""From entries to a Reading: scaling, units, meter identity and the reading's time."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, tzinfo
+
+from .cosem_time import DATE_TIME_LENGTH, parse_date_time
+from .entries import Entry, Layout, as_text
+from .layouts import is_list_id
+from .models import Measurement, Profile, Reading
+from .nordic import vendor_scalers
+from .obis import COSEM_UNITS, default_unit, format_obis
+
+_FLAG_IDS_BY_LIST_PREFIX = {"AIDON": "AID", "Kamstrup": "KAM", "KFM": "KFM"}
+
+
+def _is_clock(obis: bytes) -> bool:
+    return obis[0] == 0 and obis[2:5] == b"\x01\x00\x00"
+
+
+def _is_identifier_code(obis: bytes) -> bool:
+    """0-0:42.0.0, 0-b:96.1.0..9 and (Kamstrup) 1-b:0.0.0..9: the codes a meter names itself by."""
+    a, c, d, e = obis[0], obis[2], obis[3], obis[4]
+    if a == 0:
+        return (c, d, e) == (42, 0, 0) or (c == 96 and d == 1 and e <= 9)
+    return a == 1 and c == 0 and d == 0 and e <= 9
+
+
+def _scale(raw: int | float, exponent: int) -> int | float:
+    """Raw x 10^exponent without binary noise (2337 x 10^-1 is 233.7, not 233.70000000000002)."""
+    if exponent >= 0:
+        return raw * int(10**exponent)
+    return raw / int(10**-exponent)
+
+
+def _apply_factor(raw: int | float, factor: float) -> int | float:
+    if factor == 1:
+        return raw
+    if factor < 1:
+        return raw / round(1 / factor)
+    return raw * int(factor) if factor.is_integer() else raw * factor
+
+
+def _measurement(entry: Entry, scalers: Mapping[str, float]) -> Measurement | None:
+    value = entry.value
+    if isinstance(value, (bytes, bytearray, str)):
+        text = as_text(value)
+        return None if text is None else Measurement(text, None)
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    number: int | float = float(value) if isinstance(value, float) else int(value)
+    if entry.scaler is not None:
+        unit = COSEM_UNITS.get(entry.unit, f"unit {entry.unit}") if entry.unit is not None else None
+        return Measurement(_scale(number, entry.scaler), unit)
+    cde = f"{entry.obis[2]}.{entry.obis[3]}.{entry.obis[4]}"
+    factor = scalers.get(cde)
+    if factor is not None:
+        number = _apply_factor(number, factor)
+    return Measurement(number, default_unit(entry.obis))
+
+
+def _manufacturer(
+    system_title: bytes | None, meter_id: str | None, list_id: str | None
+) -> str | None:
+    for candidate in (system_title[:3] if system_title else b"", (meter_id or "")[:3].encode()):
+        if len(candidate) == 3 and candidate.isalpha() and candidate.isupper():
+            return candidate.decode()
+    if list_id:
+        for prefix, flag in _FLAG_IDS_BY_LIST_PREFIX.items():
+            if list_id.startswith(prefix):
+                return flag
+    return None
+
+
+def build_reading(
+    layout: Layout,
+    header_time: bytes | None,
+    system_title: bytes | None,
+    profile: Profile,
+    local_zone: tzinfo | None,
+) -> Reading | None:
+    """The reading a layout describes, or None when it holds no values at all."""
+    list_id = layout.list_id
+    values: dict[str, Measurement] = {}
+    clock: datetime | None = None
+    meter_id: str | None = None
+    for entry in layout.entries:
+        if (
+            _is_clock(entry.obis)
+            and isinstance(entry.value, (bytes, bytearray))
+            and len(entry.value) == DATE_TIME_LENGTH
+        ):
+            clock = clock or parse_date_time(entry.value, local_zone)
+            continue
+        key = format_obis(entry.obis)
+        if key in values:
+            continue
+        if list_id is None and entry.obis[2:5] == b"\x00\x02\x81":
+            list_id = as_text(entry.value)
+        scalers = profile.scalers or vendor_scalers(list_id)
+        measurement = _measurement(entry, scalers)
+        if measurement is None:
+            continue
+        values[key] = measurement
+        if (
+            meter_id is None
+            and isinstance(measurement.value, str)
+            and _is_identifier_code(entry.obis)
+        ):
+            meter_id = measurement.value
+    if not values:
+        return None
+    if meter_id is None:
+        meter_id = layout.positional_meter_id or next(
+            (text for text in layout.untagged_texts if not is_list_id(text)), None
+        )
+    timestamp = clock
+    for raw in (header_time, *layout.untagged_times):
+        if timestamp is None and raw is not None:
+            timestamp = parse_date_time(raw, local_zone)
+    return Reading(
+        meter_id=meter_id,
+        timestamp=timestamp,
+        values=values,
+        manufacturer=_manufacturer(system_title, meter_id, list_id),
+        system_title=system_title.hex() if system_title else None,
+    )
