@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 import synthetic
 
-from custom_components.smartmeter_datacollector.dlms import MeterDecoder
+from custom_components.smartmeter_datacollector.dlms import (
+    PROFILES,
+    MeterDecoder,
+    PositionalTemplate,
+)
 from custom_components.smartmeter_datacollector.dlms.axdr_encode import (
     Array,
     Enum,
@@ -117,3 +123,28 @@ def test_body_without_obis_codes_is_an_unknown_layout() -> None:
     body = Structure([UInt32(1), UInt32(2)])
     assert decoder.feed(synthetic.hdlc_single(synthetic.notification(body))) == []
     assert decoder.stats.unknown_layouts == 1
+
+
+def test_value_only_body_uses_the_profile_template() -> None:
+    """Meters that push bare values (a Wiener Netze-style E450) need the profile's template."""
+    profile = replace(
+        PROFILES["lge450"],
+        templates=(PositionalTemplate(("meter_id", "clock", "1-0:1.8.0", "1-0:31.7.0", "-")),),
+    )
+    body = Structure(
+        [
+            OctetString(b"LGZ1234"),
+            synthetic.WHEN_ON_WIRE.octet_string(),
+            UInt32(5000),
+            UInt16(250),
+            UInt16(7),
+        ]
+    )
+    (reading,) = MeterDecoder(profile).feed(synthetic.hdlc_single(synthetic.notification(body)))
+
+    assert reading.meter_id == "LGZ1234"
+    assert reading.manufacturer == "LGZ"
+    assert {k: (m.value, m.unit) for k, m in reading.values.items()} == {
+        "1-0:1.8.0": (5000, "Wh"),
+        "1-0:31.7.0": (2.5, "A"),
+    }

@@ -7,7 +7,14 @@ from __future__ import annotations
 
 from .decoder import MeterDecoder
 from .keys import KeyFormatError, parse_key
-from .models import DecoderStats, Measurement, Profile, Reading, SerialSettings
+from .models import (
+    DecoderStats,
+    Measurement,
+    PositionalTemplate,
+    Profile,
+    Reading,
+    SerialSettings,
+)
 from .profiles import PROFILES
 
 __all__ = [
@@ -16,6 +23,7 @@ __all__ = [
     "KeyFormatError",
     "Measurement",
     "MeterDecoder",
+    "PositionalTemplate",
     "Profile",
     "Reading",
     "SerialSettings",

@@ -27,6 +27,7 @@ from .keys import parse_key
 from .layouts import interpret_body
 from .lengths import read_length
 from .models import DecoderStats, Profile, Reading
+from .nordic import LIST_TEMPLATES
 from .profiles import PROFILES
 from .readings import build_reading
 
@@ -52,6 +53,7 @@ class MeterDecoder:
     ) -> None:
         """Raise KeyError for an unknown profile and KeyFormatError for a malformed key."""
         self.profile = profile if isinstance(profile, Profile) else PROFILES[profile]
+        self._templates = self.profile.templates + LIST_TEMPLATES
         self._key = parse_key(key)
         self._auth_key = parse_key(auth_key)
         self._zone = tz
@@ -322,7 +324,7 @@ class MeterDecoder:
             except AxdrError:
                 self.stats.dropped_messages += 1
                 return
-            layout = interpret_body(notification.body)
+            layout = interpret_body(notification.body, self._templates)
             reading = build_reading(
                 layout, notification.header_time, system_title, self.profile, self._zone
             )

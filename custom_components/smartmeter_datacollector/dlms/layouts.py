@@ -16,8 +16,9 @@ from .axdr import Enum, Integer8
 from .cosem_time import parse_date_time
 from .descriptor_body import DescriptorBody
 from .entries import Entry, Layout, as_text
-from .nordic import positional_entries
+from .models import PositionalTemplate
 from .obis import OBIS_LENGTH, is_plausible_obis
+from .positional import positional_entries
 
 # COSEM interface classes that matter here (Blue Book).
 CLASS_REGISTER = 3
@@ -123,7 +124,7 @@ def _walk(items: list[Any], layout: Layout) -> None:
         index += 1
 
 
-def interpret_body(body: Any) -> Layout:
+def interpret_body(body: Any, templates: tuple[PositionalTemplate, ...] = ()) -> Layout:
     """Entries of a body in payload order; an empty layout when the shape is unknown."""
     if isinstance(body, DescriptorBody):
         return Layout(entries=entries_from_descriptors(body.descriptors, body.values))
@@ -136,7 +137,7 @@ def interpret_body(body: Any) -> Layout:
         if layout.entries:
             layout.list_id = next((t for t in layout.untagged_texts if is_list_id(t)), None)
             return layout
-        positional = positional_entries(body)
+        positional = positional_entries(body, templates)
         if positional is not None:
             return positional
         return layout

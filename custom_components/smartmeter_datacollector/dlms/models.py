@@ -61,6 +61,19 @@ class SerialSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class PositionalTemplate:
+    """Meaning of each element of a list that carries no OBIS codes, by position.
+
+    A field is an OBIS key ("1-0:1.7.0"), or one of the roles "list_id", "meter_id", "clock",
+    or "-" for an element to ignore. `list_id_prefix` ties the template to lists whose first
+    element starts with it; without one, the element count alone selects the template.
+    """
+
+    fields: tuple[str, ...]
+    list_id_prefix: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Profile:
     """What one meter type sends and how to read it; data, not behaviour."""
 
@@ -75,3 +88,5 @@ class Profile:
     scalers: Mapping[str, float] = field(default_factory=dict)
     # IEC 62056-21 meters: settings after the baud switch of the mode C handshake.
     readout_serial: SerialSettings | None = None
+    # Value-only bodies this meter type sends (no OBIS codes on the wire).
+    templates: tuple[PositionalTemplate, ...] = ()
