@@ -1,0 +1,51 @@
+"""The Smart Meter Data Collector integration: a meter's push interface as Home Assistant sensors."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.const import Platform
+
+from .compat import OPTIONS_FLOW_RELOADS
+from .const import CONF_PROFILE
+from .coordinator import SmartMeterConfigEntry, SmartMeterCoordinator
+from .mqtt import async_create_publishers
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+PLATFORMS: list[Platform] = [Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: SmartMeterConfigEntry) -> bool:
+    """Open the meter's port, set up sensors and re-publishers, then start reading."""
+    coordinator = SmartMeterCoordinator(hass, entry)
+    await coordinator.async_connect()
+    entry.runtime_data = coordinator
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # The port's display form: a serial-server URL may carry a password the topics must not.
+    coordinator.publishers = await async_create_publishers(
+        hass,
+        entry.options,
+        coordinator.display_port,
+        profile=entry.data[CONF_PROFILE],
+        entry_id=entry.entry_id,
+    )
+    for publisher in coordinator.publishers:
+        await publisher.async_start()
+        entry.async_on_unload(publisher.async_stop)
+        entry.async_on_unload(coordinator.async_add_reading_callback(publisher.publish))
+    if not OPTIONS_FLOW_RELOADS:
+        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+    coordinator.async_start()
+    return True
+
+
+async def _async_options_updated(hass: HomeAssistant, entry: SmartMeterConfigEntry) -> None:
+    """Apply new options (throttling, MQTT, log) by reloading, as newer HA does by itself."""
+    await hass.config_entries.async_reload(entry.entry_id)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: SmartMeterConfigEntry) -> bool:
+    """Unload the sensors; the coordinator's shutdown (registered on the entry) frees the port."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

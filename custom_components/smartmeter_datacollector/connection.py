@@ -1,0 +1,176 @@
+"""The meter's port: open it with a profile's line settings, turn what arrives into decoder input.
+
+Shared by the config flow (listen once to validate) and the coordinator (read for as long as the
+entry is loaded), so both see the meter exactly the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import serialx
+
+from .const import LOGGER
+from .dlms import PROFILES, MeterDecoder
+from .iec62056_21 import Iec62056Error, Iec62056Session
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncGenerator, Awaitable, Callable
+
+    from .dlms.models import DecoderStats, Profile, Reading, SerialSettings
+
+READ_SIZE = 4096
+# Closing a port whose adapter vanished can hang in the driver; never let that block unload.
+CLOSE_TIMEOUT = 5.0
+IEC62056_21 = "iec62056-21"
+
+
+class MeterPortError(Exception):
+    """The port cannot be opened or was lost; reason is the operating system's explanation."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+def _reason(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        return err.strerror
+    return str(err) or type(err).__name__
+
+
+async def open_meter_port(
+    port: str, settings: SerialSettings
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """Open a device path, socket://host:port or rfc2217://host:port with the given settings."""
+    try:
+        return await serialx.open_serial_connection(
+            port,
+            baudrate=settings.baudrate,
+            parity=settings.parity,
+            stopbits=settings.stopbits,
+            byte_size=settings.bytesize,
+        )
+    except (OSError, serialx.SerialException, ValueError) as err:
+        raise MeterPortError(_reason(err)) from err
+
+
+async def close_meter_port(writer: asyncio.StreamWriter) -> None:
+    """Close the port and wait until the driver let go of it (bounded)."""
+    writer.close()
+    with contextlib.suppress(OSError, serialx.SerialException, TimeoutError):
+        async with asyncio.timeout(CLOSE_TIMEOUT):
+            await writer.wait_closed()
+
+
+class MeterStream:
+    """One open port and the decoder input it yields: raw chunks, or one readout per poll."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        profile: Profile,
+        wait_next_poll: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._profile = profile
+        self._wait_next_poll = wait_next_poll
+        self._pushed_bytes = 0
+        self._session: Iec62056Session | None = None
+        if profile.framing == IEC62056_21:
+            self._session = Iec62056Session(
+                reader, writer, profile.serial, profile.readout_serial or profile.serial
+            )
+
+    @classmethod
+    async def open(
+        cls,
+        port: str,
+        profile: Profile,
+        wait_next_poll: Callable[[], Awaitable[None]] | None = None,
+    ) -> MeterStream:
+        """Open port with the profile's (initial) line settings."""
+        reader, writer = await open_meter_port(port, profile.serial)
+        return cls(reader, writer, profile, wait_next_poll)
+
+    @property
+    def bytes_received(self) -> int:
+        """Every byte the meter sent, handshake included."""
+        if self._session is not None:
+            return self._session.bytes_received
+        return self._pushed_bytes
+
+    async def chunks(self) -> AsyncGenerator[bytes]:
+        """Yield decoder input until the port is lost (then raise MeterPortError)."""
+        try:
+            if self._session is None:
+                while chunk := await self._reader.read(READ_SIZE):
+                    self._pushed_bytes += len(chunk)
+                    yield chunk
+                raise MeterPortError("the serial server closed the connection")
+            while True:
+                try:
+                    yield await self._session.readout()
+                except (TimeoutError, Iec62056Error) as err:
+                    # A meter that does not answer is the watchdog's business, not a lost port.
+                    LOGGER.debug("IEC 62056-21 readout failed: %s", err)
+                if self._wait_next_poll is None:
+                    # Listening once: keep asking until the caller's time-out ends it.
+                    continue
+                await self._wait_next_poll()
+        except (OSError, serialx.SerialException) as err:
+            raise MeterPortError(_reason(err)) from err
+
+    def abort(self) -> None:
+        """Drop the connection at once; chunks() then ends with MeterPortError."""
+        self._writer.transport.abort()
+
+    async def close(self) -> None:
+        """Say goodbye to a polled meter and release the port."""
+        if self._session is not None:
+            with contextlib.suppress(OSError, serialx.SerialException, TimeoutError):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self._session.close()
+        await close_meter_port(self._writer)
+
+
+@dataclass(frozen=True, slots=True)
+class ListenResult:
+    """What one listening attempt produced; the config flow picks its message from the stats."""
+
+    reading: Reading | None
+    stats: DecoderStats
+    bytes_received: int
+
+
+async def listen_for_reading(
+    port: str,
+    profile: str,
+    key: str | None,
+    auth_key: str | None,
+    # The config flow shows the listening window to the user; asyncio.timeout is used inside.
+    timeout: float,  # noqa: ASYNC109
+) -> ListenResult:
+    """Open port, wait up to timeout seconds for the first complete reading, close the port.
+
+    Raises MeterPortError when the port cannot be opened or is lost while listening.
+    """
+    decoder = MeterDecoder(profile, key=key or None, auth_key=auth_key or None)
+    stream = await MeterStream.open(port, PROFILES[profile])
+    reading: Reading | None = None
+    try:
+        async with asyncio.timeout(timeout), contextlib.aclosing(stream.chunks()) as chunks:
+            async for chunk in chunks:
+                if readings := decoder.feed(chunk):
+                    reading = readings[0]
+                    break
+    except TimeoutError:
+        pass
+    finally:
+        await stream.close()
+    return ListenResult(reading, decoder.stats, stream.bytes_received)

@@ -1,0 +1,364 @@
+"""Push coordinator: owns the meter's port, the decoder and the watchdog; publishes each reading."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from datetime import timedelta
+from typing import TYPE_CHECKING, Final
+
+from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryNotReady
+from homeassistant.helpers import device_registry as dr, issue_registry as ir
+from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers.event import async_call_later, async_track_time_interval
+from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
+from serialx import redact_uri
+
+from .connection import IEC62056_21, MeterPortError, MeterStream
+from .const import (
+    CONF_AUTH_KEY,
+    CONF_KEY,
+    CONF_PORT,
+    CONF_PROFILE,
+    DOMAIN,
+    FLAG_MANUFACTURERS,
+    LOGGER,
+)
+from .dlms import PROFILES, MeterDecoder
+from .dlms.models import Reading
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
+    from .dlms.models import Profile
+    from .mqtt import ReadingPublisher
+
+type SmartMeterConfigEntry = ConfigEntry[SmartMeterCoordinator]
+
+RECONNECT_MIN: Final = 1.0
+RECONNECT_MAX: Final = 60.0
+# Entities go unavailable after three missed pushes, but never sooner than this.
+WATCHDOG_MIN: Final = 30.0
+WATCHDOG_PUSHES: Final = 3
+NO_DATA_ISSUE_AFTER: Final = 600.0
+# Messages in a row that fail decryption (and no reading in between) before the key is suspect;
+# one damaged frame must not alarm anyone.
+DECRYPT_FAILURES_FOR_ISSUE: Final = 3
+ISSUE_NO_DATA: Final = "no_data"
+ISSUE_DECRYPTION: Final = "decryption_failed"
+
+UNKNOWN_MANUFACTURER: Final = "Unknown"
+
+
+def issue_id(kind: str, entry_id: str) -> str:
+    """Repair issue id for one entry (two meters can both be silent)."""
+    return f"{kind}_{entry_id}"
+
+
+class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
+    """Reads the meter for as long as the entry is loaded; no polling interval."""
+
+    config_entry: SmartMeterConfigEntry
+
+    def __init__(self, hass: HomeAssistant, entry: SmartMeterConfigEntry) -> None:
+        super().__init__(hass, LOGGER, config_entry=entry, name=entry.title)
+        self.profile: Profile = PROFILES[entry.data[CONF_PROFILE]]
+        self.port: str = entry.data[CONF_PORT]
+        self.meter_id: str = entry.unique_id or entry.entry_id
+        self.decoder = MeterDecoder(
+            self.profile.name,
+            key=entry.data.get(CONF_KEY) or None,
+            auth_key=entry.data.get(CONF_AUTH_KEY) or None,
+            tz=dt_util.get_default_time_zone(),
+        )
+        self.watchdog_timeout = max(WATCHDOG_PUSHES * self.profile.push_interval, WATCHDOG_MIN)
+        self.connected = False
+        self.reconnects = 0
+        self.last_port_error: str | None = None
+        self.last_reading_at: datetime | None = None
+        self.serial_number: str | None = None
+        self.flag_id: str | None = None
+        self._stream: MeterStream | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._port_lost_logged = False
+        self._restarting = False
+        self._decrypt_failures = 0
+        self._unsub_watchdog: Callable[[], None] | None = None
+        self._unsub_no_data: Callable[[], None] | None = None
+        self._unsub_poll: Callable[[], None] | None = None
+        self._poll_due = asyncio.Event()
+        self._reading_callbacks: list[Callable[[Reading], None]] = []
+        # MQTT and log re-publishers, set up by __init__.py from the entry options.
+        self.publishers: list[ReadingPublisher] = []
+
+    @property
+    def display_port(self) -> str:
+        """The port as logs and diagnostics may show it (secrets in URLs removed)."""
+        return redact_uri(self.port)
+
+    @property
+    def manufacturer(self) -> str | None:
+        """Maker from the profile, else from the FLAG id the meter sends."""
+        if self.profile.manufacturer != UNKNOWN_MANUFACTURER:
+            return self.profile.manufacturer
+        if self.flag_id is None:
+            return None
+        return FLAG_MANUFACTURERS.get(self.flag_id, self.flag_id)
+
+    @property
+    def device_info(self) -> DeviceInfo:
+        """The one device this meter is."""
+        return DeviceInfo(
+            identifiers={(DOMAIN, self.meter_id)},
+            name=self.config_entry.title,
+            manufacturer=self.manufacturer,
+            model=self.profile.model,
+            serial_number=self.serial_number or self.meter_id,
+        )
+
+    @callback
+    def async_add_reading_callback(
+        self, reading_callback: Callable[[Reading], None]
+    ) -> CALLBACK_TYPE:
+        """Hand every new reading to reading_callback (re-publishers); returns the remover.
+
+        Unlike coordinator listeners, these run once per reading, never on errors.
+        """
+        self._reading_callbacks.append(reading_callback)
+
+        @callback
+        def remove() -> None:
+            self._reading_callbacks.remove(reading_callback)
+
+        return remove
+
+    async def async_connect(self) -> None:
+        """Open the port once at setup so a missing adapter retries setup instead of failing."""
+        try:
+            self._stream = await MeterStream.open(self.port, self.profile, self._wait_next_poll)
+        except MeterPortError as err:
+            raise ConfigEntryNotReady(
+                translation_domain=DOMAIN,
+                translation_key="cannot_open_port",
+                translation_placeholders={"port": self.display_port, "reason": err.reason},
+            ) from err
+        self.connected = True
+
+    @callback
+    def async_start(self) -> None:
+        """Start reading in the background; the entry's unload cancels it."""
+        self._arm_watchdog()
+        self._arm_no_data()
+        if self.profile.framing == IEC62056_21:
+            # A steady tick keeps the poll period independent of how long a readout takes.
+            self._unsub_poll = async_track_time_interval(
+                self.hass,
+                self._poll_tick,
+                timedelta(seconds=self.profile.push_interval),
+                name=f"{DOMAIN} {self.display_port} poll",
+            )
+        self._task = self.config_entry.async_create_background_task(
+            self.hass, self._run(), name=f"{DOMAIN} {self.display_port} reader"
+        )
+
+    async def async_shutdown(self) -> None:
+        """Stop reading and release the port, so a reload or another entry can open it."""
+        await super().async_shutdown()
+        self._cancel_timers()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        await self._close_stream()
+
+    async def _run(self) -> None:
+        delay = RECONNECT_MIN
+        while True:
+            if self._stream is None:
+                try:
+                    self._stream = await MeterStream.open(
+                        self.port, self.profile, self._wait_next_poll
+                    )
+                except MeterPortError as err:
+                    self._port_lost(err.reason)
+                else:
+                    self._port_back()
+            if self._stream is not None:
+                readings_before = self.decoder.stats.readings
+                try:
+                    await self._read(self._stream)
+                except MeterPortError as err:
+                    self._port_lost(err.reason)
+                await self._close_stream()
+                if self.decoder.stats.readings > readings_before:
+                    delay = RECONNECT_MIN
+            await self._sleep(delay)
+            delay = min(delay * 2, RECONNECT_MAX)
+
+    async def _read(self, stream: MeterStream) -> None:
+        """Feed the decoder until the port is lost (MeterPortError)."""
+        async with contextlib.aclosing(stream.chunks()) as chunks:
+            async for chunk in chunks:
+                self._feed(chunk)
+                # Give other tasks the loop between chunks even when bytes keep arriving.
+                await asyncio.sleep(0)
+
+    def _feed(self, chunk: bytes) -> None:
+        stats = self.decoder.stats
+        failures_before = stats.key_required + stats.decrypt_errors + stats.auth_errors
+        readings = self.decoder.feed(chunk)
+        failures = stats.key_required + stats.decrypt_errors + stats.auth_errors - failures_before
+        if readings:
+            self._decrypt_failures = 0
+        elif failures:
+            self._decrypt_failures += failures
+            if self._decrypt_failures >= DECRYPT_FAILURES_FOR_ISSUE:
+                self._raise_issue(ISSUE_DECRYPTION)
+        for reading in readings:
+            self._publish(reading)
+
+    @callback
+    def _publish(self, reading: Reading) -> None:
+        self.last_reading_at = dt_util.utcnow()
+        self._arm_watchdog()
+        self._arm_no_data()
+        self._clear_issues()
+        if not self.last_update_success:
+            LOGGER.info("Readings from the meter on %s are back", self.display_port)
+        self._learn_identity(reading)
+        self.async_set_updated_data(reading)
+        for reading_callback in list(self._reading_callbacks):
+            reading_callback(reading)
+
+    def _learn_identity(self, reading: Reading) -> None:
+        serial = reading.meter_id or self.serial_number
+        flag = reading.manufacturer or self.flag_id
+        if (serial, flag) == (self.serial_number, self.flag_id):
+            return
+        self.serial_number, self.flag_id = serial, flag
+        registry = dr.async_get(self.hass)
+        if device := registry.async_get_device(identifiers={(DOMAIN, self.meter_id)}):
+            registry.async_update_device(
+                device.id, manufacturer=self.manufacturer, serial_number=serial
+            )
+
+    def _port_lost(self, reason: str) -> None:
+        self.connected = False
+        self.last_port_error = reason
+        if self._restarting:
+            self._restarting = False
+            LOGGER.debug("Reopening %s after the meter fell silent", self.display_port)
+            return
+        if not self._port_lost_logged:
+            self._port_lost_logged = True
+            LOGGER.warning(
+                "Lost the meter port %s (%s); retrying with back-off", self.display_port, reason
+            )
+        else:
+            LOGGER.debug("Meter port %s still unavailable: %s", self.display_port, reason)
+
+    def _port_back(self) -> None:
+        self.connected = True
+        self.reconnects += 1
+        LOGGER.debug("Opened the meter port %s again", self.display_port)
+        if self._port_lost_logged:
+            self._port_lost_logged = False
+            LOGGER.info("The meter port %s is back", self.display_port)
+
+    async def _close_stream(self) -> None:
+        if (stream := self._stream) is not None:
+            self._stream = None
+            await stream.close()
+
+    async def _sleep(self, seconds: float) -> None:
+        """Wait on Home Assistant's clock, so tests can move time instead of waiting."""
+        done: asyncio.Future[None] = self.hass.loop.create_future()
+
+        @callback
+        def wake(_now: datetime) -> None:
+            if not done.done():
+                done.set_result(None)
+
+        cancel = async_call_later(self.hass, seconds, wake)
+        try:
+            await done
+        finally:
+            cancel()
+
+    @callback
+    def _poll_tick(self, _now: datetime) -> None:
+        self._poll_due.set()
+
+    async def _wait_next_poll(self) -> None:
+        await self._poll_due.wait()
+        self._poll_due.clear()
+
+    @callback
+    def _arm_watchdog(self) -> None:
+        if self._unsub_watchdog is not None:
+            self._unsub_watchdog()
+        self._unsub_watchdog = async_call_later(
+            self.hass, self.watchdog_timeout, self._watchdog_expired
+        )
+
+    @callback
+    def _watchdog_expired(self, _now: datetime) -> None:
+        self._unsub_watchdog = None
+        self.async_set_update_error(
+            UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="meter_silent",
+                translation_placeholders={
+                    "port": self.display_port,
+                    "seconds": str(round(self.watchdog_timeout)),
+                },
+            )
+        )
+        # A port that stays open but delivers nothing (a half-open TCP link, a wedged adapter)
+        # only recovers by reopening it; the read loop then reconnects with back-off.
+        if self._stream is not None:
+            self._restarting = True
+            self._stream.abort()
+        self._arm_watchdog()
+
+    @callback
+    def _arm_no_data(self) -> None:
+        if self._unsub_no_data is not None:
+            self._unsub_no_data()
+        self._unsub_no_data = async_call_later(
+            self.hass, NO_DATA_ISSUE_AFTER, self._no_data_expired
+        )
+
+    @callback
+    def _no_data_expired(self, _now: datetime) -> None:
+        self._unsub_no_data = None
+        self._raise_issue(ISSUE_NO_DATA)
+
+    def _raise_issue(self, kind: str) -> None:
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id(kind, self.config_entry.entry_id),
+            is_fixable=True,
+            is_persistent=False,
+            severity=ir.IssueSeverity.ERROR,
+            translation_key=kind,
+            # No counters here: they change with every push and would re-announce the issue.
+            translation_placeholders={"title": self.config_entry.title, "port": self.display_port},
+            data={"entry_id": self.config_entry.entry_id},
+        )
+
+    def _clear_issues(self) -> None:
+        for kind in (ISSUE_NO_DATA, ISSUE_DECRYPTION):
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry.entry_id))
+
+    def _cancel_timers(self) -> None:
+        for unsub in (self._unsub_watchdog, self._unsub_no_data, self._unsub_poll):
+            if unsub is not None:
+                unsub()
+        self._unsub_watchdog = self._unsub_no_data = self._unsub_poll = None

@@ -1,0 +1,70 @@
+"""Diagnostics: what the meter sent and what the decoder made of it, keys redacted."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import async_redact_data
+
+from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT
+from .options_mqtt import MQTT_REDACT
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import SmartMeterConfigEntry
+
+TO_REDACT = {CONF_KEY, CONF_AUTH_KEY}
+
+
+async def async_get_config_entry_diagnostics(
+    hass: HomeAssistant, entry: SmartMeterConfigEntry
+) -> dict[str, Any]:
+    """Return the profile, port, decoder counters, last raw frames and the last reading."""
+    coordinator = entry.runtime_data
+    profile = coordinator.profile
+    reading = coordinator.data
+    return {
+        "entry": {
+            "title": entry.title,
+            # Serial-server URLs may carry passwords (esphome://...?password=).
+            "data": async_redact_data(
+                {**entry.data, CONF_PORT: coordinator.display_port}, TO_REDACT
+            ),
+            "options": async_redact_data(dict(entry.options), MQTT_REDACT),
+        },
+        "profile": {
+            "name": profile.name,
+            "framing": profile.framing,
+            "serial": str(profile.serial),
+            "readout_serial": str(profile.readout_serial) if profile.readout_serial else None,
+            "push_interval": profile.push_interval,
+        },
+        "connection": {
+            "port": coordinator.display_port,
+            "connected": coordinator.connected,
+            "reconnects": coordinator.reconnects,
+            "last_port_error": coordinator.last_port_error,
+            "watchdog_timeout": coordinator.watchdog_timeout,
+            "last_reading_at": (
+                coordinator.last_reading_at.isoformat() if coordinator.last_reading_at else None
+            ),
+            "available": coordinator.last_update_success,
+        },
+        "decoder": coordinator.decoder.stats.as_dict(),
+        "publishers": [publisher.stats for publisher in coordinator.publishers],
+        # Frames are what arrived on the wire: ciphertext stays ciphertext, the keys are not here.
+        "recent_frames": [frame.hex() for frame in coordinator.decoder.recent_frames],
+        "last_reading": None
+        if reading is None
+        else {
+            "meter_id": reading.meter_id,
+            "manufacturer": reading.manufacturer,
+            "system_title": reading.system_title,
+            "timestamp": reading.timestamp.isoformat() if reading.timestamp else None,
+            "values": {
+                key: {"value": measurement.value, "unit": measurement.unit}
+                for key, measurement in reading.values.items()
+            },
+        },
+    }

@@ -1,0 +1,690 @@
+"""The setup dialogs as a user meets them: real ports (ptys), real captures, real Home Assistant."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+from pathlib import Path
+import string
+import termios
+import tty
+from typing import TYPE_CHECKING, Any
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import selector
+from meter_helpers import is_push_capture, load_vector, vector_names
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+import serialx
+import voluptuous as vol
+
+from custom_components.smartmeter_datacollector import config_flow, serial_ports
+from custom_components.smartmeter_datacollector.const import (
+    CONF_AUTH_KEY,
+    CONF_KEY,
+    CONF_PORT,
+    CONF_PROFILE,
+    DOMAIN,
+)
+from custom_components.smartmeter_datacollector.dlms import PROFILES, MeterDecoder
+
+if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable, Iterator, Mapping
+
+    from homeassistant.core import HomeAssistant
+
+TRANSLATIONS = json.loads(
+    (Path(config_flow.__file__).parent / "translations" / "en.json").read_text(encoding="utf-8")
+)
+# The fake meter pushes this often; far faster than a real one so failing listens stay short.
+PUSH_PERIOD = 0.1
+# Listening window for tests that expect no reading (the flow's 30 s cap, patched down).
+SHORT_LISTEN = 1.0
+WRONG_KEY = "00112233445566778899AABBCCDDEEFF"
+MISSING_PORT = "/dev/serial/by-id/usb-no-such-adapter-if00-port0"
+ADVANCED = config_flow.SECTION_ADVANCED
+
+
+def _vector(stem: str) -> tuple[bytes, dict[str, Any]]:
+    vector = load_vector(stem)
+    return vector.data, vector.meta
+
+
+class PtyMeter:
+    """A meter on the far side of a pseudo terminal: pushes its message again and again.
+
+    Linux ptys drop PARENB and then reject (EINVAL) an 8E1 tcsetattr that changes nothing else,
+    so a second open of the same pty with an 8E1 profile fails. Each tick sets IGNBRK on the
+    line, which every open clears again: the next open always changes something and succeeds.
+    """
+
+    def __init__(self) -> None:
+        self._master, self._slave = os.openpty()
+        tty.setraw(self._slave)
+        os.set_blocking(self._master, False)
+        self.path = os.ttyname(self._slave)
+        self._payload = b""
+        self._ticked = asyncio.Event()
+        self._task = asyncio.get_running_loop().create_task(self._pushing())
+
+    def push(self, payload: bytes) -> None:
+        """Start (or change) what the meter sends every PUSH_PERIOD seconds."""
+        self._payload = payload
+
+    async def next_push(self) -> None:
+        """Wait until the meter pushed (and marked the line) once more."""
+        self._ticked.clear()
+        await self._ticked.wait()
+
+    async def _pushing(self) -> None:
+        while True:
+            attrs = termios.tcgetattr(self._slave)
+            attrs[0] |= termios.IGNBRK
+            termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
+            if self._payload:
+                # Nobody reading fills the pty buffer; a real meter pushes regardless.
+                with contextlib.suppress(BlockingIOError):
+                    os.write(self._master, self._payload)
+            self._ticked.set()
+            await asyncio.sleep(PUSH_PERIOD)
+
+    async def close(self) -> None:
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        os.close(self._master)
+        os.close(self._slave)
+
+
+@pytest.fixture
+async def new_meter() -> AsyncIterator[Callable[[], PtyMeter]]:
+    meters: list[PtyMeter] = []
+
+    def make() -> PtyMeter:
+        meters.append(PtyMeter())
+        return meters[-1]
+
+    yield make
+    for meter in meters:
+        await meter.close()
+
+
+@pytest.fixture
+async def meter(new_meter: Callable[[], PtyMeter]) -> PtyMeter:
+    return new_meter()
+
+
+@pytest.fixture
+def short_listen(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(config_flow, "LISTEN_TIMEOUT_MAX", SHORT_LISTEN)
+
+
+@pytest.fixture
+def setup_entry() -> Iterator[None]:
+    """Keep the runtime out of the setup dialog's tests: the entry is only stored."""
+    with patch("custom_components.smartmeter_datacollector.async_setup_entry", return_value=True):
+        yield
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def _assert_translated(result: ConfigFlowResult, section: str = "config") -> None:
+    """Every message the user sees exists in en.json and gets all its placeholders."""
+    strings = TRANSLATIONS[section]
+    given = set(result.get("description_placeholders") or {})
+    if result["type"] is FlowResultType.FORM:
+        assert result["step_id"] in strings["step"]
+        for error in (result["errors"] or {}).values():
+            assert _placeholders(strings["error"][error]) <= given, error
+    elif result["type"] is FlowResultType.ABORT:
+        assert result["reason"] in strings["abort"]
+    elif result["type"] is FlowResultType.SHOW_PROGRESS:
+        assert _placeholders(strings["progress"][result["progress_action"]]) <= given
+
+
+def _user_input(
+    port: str, profile: str, key: str | None = None, auth_key: str | None = None
+) -> dict[str, Any]:
+    data: dict[str, Any] = {CONF_PROFILE: profile, CONF_PORT: port, ADVANCED: {}}
+    if key is not None:
+        data[CONF_KEY] = key
+    if auth_key is not None:
+        data[ADVANCED][CONF_AUTH_KEY] = auth_key
+    return data
+
+
+def _shown(result: ConfigFlowResult) -> Mapping[str, str]:
+    """The placeholders the dialog fills into its texts."""
+    return result.get("description_placeholders") or {}
+
+
+def _schema(result: ConfigFlowResult) -> vol.Schema:
+    schema = result.get("data_schema")
+    assert schema is not None
+    return schema
+
+
+def _suggested(result: ConfigFlowResult) -> dict[str, Any]:
+    """The values the form shows pre-filled, sections flattened."""
+    values: dict[str, Any] = {}
+    for marker, validator in _schema(result).schema.items():
+        inner = getattr(validator, "schema", None)
+        if inner is not None and hasattr(validator, "options"):
+            for sub in inner.schema:
+                if (value := (sub.description or {}).get("suggested_value")) is not None:
+                    values[str(sub)] = value
+        elif (value := (marker.description or {}).get("suggested_value")) is not None:
+            values[str(marker)] = value
+    return values
+
+
+async def _listened(hass: HomeAssistant, result: ConfigFlowResult) -> ConfigFlowResult:
+    """Let the listening step run to its end and return what the dialog shows next."""
+    _assert_translated(result)
+    if result["type"] is FlowResultType.SHOW_PROGRESS:
+        assert result["progress_action"] == "listen"
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    _assert_translated(result)
+    return result
+
+
+async def _user_flow(hass: HomeAssistant, user_input: dict[str, Any]) -> ConfigFlowResult:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    return await _listened(hass, result)
+
+
+def _identity(payload: bytes, meta: dict[str, Any]) -> tuple[str | None, str | None]:
+    """The meter id (or system title) and FLAG maker the decoder finds in a capture."""
+    decoder = MeterDecoder(meta["profile"], key=meta["key"], auth_key=meta["auth_key"])
+    reading = decoder.feed(payload)[0]
+    return reading.meter_id or reading.system_title, reading.manufacturer
+
+
+async def test_form_offers_readable_meter_types_and_free_port_entry(hass: HomeAssistant) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+
+    _assert_translated(result)
+    schema = _schema(result).schema
+    labels = [option["label"] for option in schema[CONF_PROFILE].config["options"]]
+    assert labels == [profile.title for profile in PROFILES.values()]
+    assert "Landis+Gyr E450 (CII / M-Bus, 2400 8E1)" in labels
+    assert labels[-1].startswith("Other DLMS meter")
+    port = schema[CONF_PORT]
+    if serial_ports.SERIAL_PORT_SELECTOR is None:
+        assert isinstance(port, selector.SelectSelector)
+        assert port.config["custom_value"] is True
+    advanced = schema[ADVANCED]
+    assert advanced.options["collapsed"] is True
+    assert CONF_AUTH_KEY in advanced.schema.schema
+
+
+@pytest.mark.parametrize("stem", vector_names(is_push_capture))
+@pytest.mark.usefixtures("setup_entry")
+async def test_every_capture_sets_up_its_meter(
+    hass: HomeAssistant, meter: PtyMeter, stem: str
+) -> None:
+    payload, meta = _vector(stem)
+    identity, _ = _identity(payload, meta)
+    meter.push(payload)
+
+    result = await _user_flow(
+        hass, _user_input(meter.path, meta["profile"], meta["key"], meta["auth_key"])
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = result["result"]
+    assert entry.data == {
+        CONF_PROFILE: meta["profile"],
+        CONF_PORT: meter.path,
+        CONF_KEY: meta["key"],
+        CONF_AUTH_KEY: meta["auth_key"],
+    }
+    assert entry.unique_id == (identity or f"port:{meter.path}")
+    assert entry.title.endswith(identity or PROFILES[meta["profile"]].model)
+
+
+@pytest.mark.parametrize(
+    ("stem", "title"),
+    [
+        ("lge450-pushlist-1", "Landis+Gyr LGZ1030655933512"),
+        ("kaifa-netznoe-mbus-enc", "Kaifa 181220000009"),
+    ],
+)
+@pytest.mark.usefixtures("setup_entry")
+async def test_title_names_maker_and_meter(
+    hass: HomeAssistant, meter: PtyMeter, stem: str, title: str
+) -> None:
+    payload, meta = _vector(stem)
+    meter.push(payload)
+
+    result = await _user_flow(hass, _user_input(meter.path, meta["profile"], meta["key"]))
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == title
+
+
+@pytest.mark.usefixtures("setup_entry")
+async def test_key_is_stored_without_spaces_in_capitals(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    payload, meta = _vector("lge450-esphome-1-enc-auth")
+    meter.push(payload)
+    spaced = " ".join(meta["key"][i : i + 4] for i in range(0, 32, 4)).lower()
+
+    result = await _user_flow(
+        hass, _user_input(meter.path, "lge450", spaced, f"  {meta['auth_key'].lower()} ")
+    )
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_KEY] == meta["key"].upper()
+    assert result["data"][CONF_AUTH_KEY] == meta["auth_key"].upper()
+
+
+@pytest.mark.parametrize(
+    ("key", "auth_key", "error"),
+    [
+        ("5C316162209EBB790B52EB0E7FC5B1", None, "invalid_key_format"),
+        ("5C316162209EBB790B52EB0E7FC5B11G", None, "invalid_key_format"),
+        (WRONG_KEY, "not a key", "invalid_auth_key_format"),
+    ],
+)
+async def test_malformed_key_is_refused_before_listening(
+    hass: HomeAssistant, key: str, auth_key: str | None, error: str
+) -> None:
+    user_input = _user_input(MISSING_PORT, "lge450", key, auth_key)
+
+    result = await _user_flow(hass, user_input)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": error}
+    kept = _suggested(result)
+    assert kept[CONF_PORT] == MISSING_PORT
+    assert kept[CONF_KEY] == key
+
+
+@pytest.mark.usefixtures("short_listen")
+async def test_silent_port_says_nothing_arrived(hass: HomeAssistant, meter: PtyMeter) -> None:
+    result = await _user_flow(hass, _user_input(meter.path, "lge450"))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "no_data"}
+    assert _shown(result)["seconds"] == f"{SHORT_LISTEN:g}"
+    assert _suggested(result)[CONF_PORT] == meter.path
+
+
+@pytest.mark.usefixtures("short_listen")
+async def test_noise_says_how_many_bytes_arrived(hass: HomeAssistant, meter: PtyMeter) -> None:
+    meter.push(b"this is not a meter talking\r\n" * 8)
+
+    result = await _user_flow(hass, _user_input(meter.path, "lge450"))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "no_valid_frame"}
+    assert int(_shown(result)["bytes"]) > 0
+
+
+@pytest.mark.usefixtures("short_listen")
+async def test_unknown_content_says_to_try_another_meter_type(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    # Deciphers fine, but the APDU inside is no meter reading any profile knows.
+    payload, meta = _vector("ggc-apdu-dlms-cosem")
+    meter.push(payload)
+
+    result = await _user_flow(
+        hass, _user_input(meter.path, meta["profile"], meta["key"], meta["auth_key"])
+    )
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "unknown_layout"}
+
+
+@pytest.mark.parametrize(
+    ("stem", "keys", "error"),
+    [
+        ("lge570-enc", (None, None), "key_required"),
+        ("lge570-enc", (WRONG_KEY, None), "invalid_key"),
+        ("kaifa-netznoe-mbus-enc", (None, None), "key_required"),
+        ("kaifa-netznoe-mbus-enc", (WRONG_KEY, None), "invalid_key"),
+        ("lge450-esphome-1-enc-auth", ("sidecar", WRONG_KEY), "auth_failed"),
+    ],
+)
+@pytest.mark.usefixtures("short_listen", "setup_entry")
+async def test_key_problems_are_named_and_fixed_in_the_same_dialog(
+    hass: HomeAssistant, meter: PtyMeter, stem: str, keys: tuple[str | None, str | None], error: str
+) -> None:
+    payload, meta = _vector(stem)
+    meter.push(payload)
+    key = meta["key"] if keys[0] == "sidecar" else keys[0]
+
+    result = await _user_flow(hass, _user_input(meter.path, meta["profile"], key, keys[1]))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": error}
+    assert _suggested(result)[CONF_PORT] == meter.path
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(meter.path, meta["profile"], meta["key"], meta["auth_key"])
+    )
+    result = await _listened(hass, result)
+    assert result["type"] is FlowResultType.CREATE_ENTRY, (
+        result.get("step_id"),
+        result.get("errors"),
+    )
+
+
+async def test_port_that_cannot_be_opened_names_the_reason(hass: HomeAssistant) -> None:
+    result = await _user_flow(hass, _user_input(MISSING_PORT, "lge450"))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_open"}
+    assert _shown(result)["port"] == MISSING_PORT
+    assert _shown(result)["reason"] == os.strerror(2)
+
+
+@pytest.mark.usefixtures("setup_entry")
+async def test_same_meter_twice_aborts(hass: HomeAssistant, meter: PtyMeter) -> None:
+    payload, meta = _vector("lge450-pushlist-1")
+    MockConfigEntry(
+        domain=DOMAIN,
+        unique_id=meta["meter_id"],
+        data=_entry_data("/dev/ttyUSB7", "lge450"),
+    ).add_to_hass(hass)
+    meter.push(payload)
+
+    result = await _user_flow(hass, _user_input(meter.path, "lge450"))
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+async def test_second_meter_on_a_used_port_aborts_without_listening(
+    hass: HomeAssistant, meter: PtyMeter, tmp_path: Path
+) -> None:
+    alias = tmp_path / "meter-adapter"
+    alias.symlink_to(meter.path)
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="A", data=_entry_data(str(alias), "lge450")
+    ).add_to_hass(hass)
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(meter.path, "lge570")
+    )
+
+    _assert_translated(result)
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "port_in_use"
+
+
+@pytest.mark.usefixtures("setup_entry")
+async def test_stable_by_id_name_is_stored(
+    hass: HomeAssistant, meter: PtyMeter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    link = by_id / "usb-FTDI_FT232R_USB_UART_A10KXYZ-if00-port0"
+    link.symlink_to(meter.path)
+    monkeypatch.setattr(serial_ports, "BY_ID_DIR", by_id)
+    payload, _ = _vector("lge450-pushlist-1")
+    meter.push(payload)
+
+    result = await _user_flow(hass, _user_input(meter.path, "lge450"))
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_PORT] == str(link)
+
+
+async def test_closing_the_dialog_while_listening_frees_the_port(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(meter.path, "lge450")
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert _shown(result) == {"port": meter.path, "seconds": "15"}
+
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+
+    _, writer = await serialx.open_serial_connection(meter.path, baudrate=2400)
+    writer.close()
+    await writer.wait_closed()
+
+
+def _entry_data(
+    port: str, profile: str, key: str | None = None, auth_key: str | None = None
+) -> dict[str, Any]:
+    return {CONF_PROFILE: profile, CONF_PORT: port, CONF_KEY: key, CONF_AUTH_KEY: auth_key}
+
+
+async def _running_entry(
+    hass: HomeAssistant, meter: PtyMeter, stem: str, key: str | None = "sidecar"
+) -> MockConfigEntry:
+    """A set-up meter whose integration holds its port, as after a real setup."""
+    payload, meta = _vector(stem)
+    identity, _ = _identity(payload, meta)
+    meter.push(payload)
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title="Meter",
+        unique_id=identity or f"port:{meter.path}",
+        data=_entry_data(
+            meter.path, meta["profile"], meta["key"] if key == "sidecar" else key, meta["auth_key"]
+        ),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    # The running meter's port has seen a push, so it can be opened again (see PtyMeter).
+    await meter.next_push()
+    return entry
+
+
+async def _reconfigure(
+    hass: HomeAssistant, entry: MockConfigEntry, user_input: dict[str, Any]
+) -> ConfigFlowResult:
+    result = await entry.start_reconfigure_flow(hass)
+    _assert_translated(result)
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    result = await _listened(hass, result)
+    await hass.async_block_till_done()
+    return result
+
+
+def _keys(key: str | None = None, auth_key: str | None = None, **extra: str) -> dict[str, Any]:
+    data: dict[str, Any] = {**extra, ADVANCED: {}}
+    if key is not None:
+        data[CONF_KEY] = key
+    if auth_key is not None:
+        data[ADVANCED][CONF_AUTH_KEY] = auth_key
+    return data
+
+
+async def test_reconfigure_shows_current_settings(hass: HomeAssistant, meter: PtyMeter) -> None:
+    entry = await _running_entry(hass, meter, "lge450-esphome-1-enc-auth")
+
+    result = await entry.start_reconfigure_flow(hass)
+
+    assert _suggested(result) == {
+        CONF_PORT: meter.path,
+        CONF_KEY: entry.data[CONF_KEY],
+        CONF_AUTH_KEY: entry.data[CONF_AUTH_KEY],
+    }
+
+
+async def test_reconfigure_on_the_port_the_running_meter_holds(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    entry = await _running_entry(hass, meter, "lge450-pushlist-1")
+
+    result = await _reconfigure(hass, entry, _keys(port=meter.path))
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_moves_the_meter_to_another_port(
+    hass: HomeAssistant, meter: PtyMeter, new_meter: Callable[[], PtyMeter]
+) -> None:
+    entry = await _running_entry(hass, meter, "lge570-enc")
+    moved = new_meter()
+    moved.push(_vector("lge570-enc")[0])
+
+    result = await _reconfigure(hass, entry, _keys(entry.data[CONF_KEY], port=moved.path))
+
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.data[CONF_PORT] == moved.path
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_to_a_different_meter_aborts(
+    hass: HomeAssistant, meter: PtyMeter, new_meter: Callable[[], PtyMeter]
+) -> None:
+    entry = await _running_entry(hass, meter, "lge450-pushlist-1")
+    other = new_meter()
+    other.push(_vector("lge570-cfg2026-idle")[0])
+
+    result = await _reconfigure(hass, entry, _keys(port=other.path))
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_meter"
+    assert entry.data[CONF_PORT] == meter.path
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reconfigure_failure_gives_the_port_back(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    entry = await _running_entry(hass, meter, "lge450-pushlist-1")
+
+    result = await _reconfigure(hass, entry, _keys(port=MISSING_PORT))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": "cannot_open"}
+    assert _suggested(result)[CONF_PORT] == MISSING_PORT
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_PORT] == meter.path
+
+
+async def test_reconfigure_onto_another_meters_port_aborts(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    entry = await _running_entry(hass, meter, "lge450-pushlist-1")
+    MockConfigEntry(
+        domain=DOMAIN, unique_id="B", data=_entry_data("/dev/ttyUSB9", "lge570")
+    ).add_to_hass(hass)
+
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _keys(port="/dev/ttyUSB9")
+    )
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "port_in_use"
+
+
+async def test_meter_without_identity_keeps_its_id_on_a_new_port(
+    hass: HomeAssistant, meter: PtyMeter, new_meter: Callable[[], PtyMeter]
+) -> None:
+    payload, meta = _vector("aidon-se-3ph")
+    if _identity(payload, meta)[0] is not None:
+        pytest.skip("the decoder found an identity in aidon-se-3ph")
+    entry = await _running_entry(hass, meter, "aidon-se-3ph")
+    moved = new_meter()
+    moved.push(payload)
+
+    result = await _reconfigure(hass, entry, _keys(port=moved.path))
+
+    assert result["reason"] == "reconfigure_successful"
+    assert entry.unique_id == f"port:{meter.path}"
+    assert entry.data[CONF_PORT] == moved.path
+
+
+@pytest.mark.usefixtures("short_listen")
+async def test_closing_reconfigure_while_listening_restarts_the_meter(
+    hass: HomeAssistant, meter: PtyMeter, new_meter: Callable[[], PtyMeter]
+) -> None:
+    entry = await _running_entry(hass, meter, "lge450-pushlist-1")
+    silent = new_meter()
+    result = await entry.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _keys(port=silent.path)
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def _reauth(
+    hass: HomeAssistant, entry: MockConfigEntry, keys: dict[str, Any]
+) -> ConfigFlowResult:
+    result = await entry.start_reauth_flow(hass)
+    _assert_translated(result)
+    assert result["step_id"] == "reauth_confirm"
+    assert _shown(result)["title"] == entry.title
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], keys)
+    result = await _listened(hass, result)
+    await hass.async_block_till_done()
+    return result
+
+
+@pytest.mark.parametrize("stem", ["lge570-enc", "lge450-esphome-1-enc-auth"])
+async def test_reauth_with_the_new_key_resumes_reading(
+    hass: HomeAssistant, meter: PtyMeter, stem: str
+) -> None:
+    entry = await _running_entry(hass, meter, stem, key=WRONG_KEY)
+    meta = _vector(stem)[1]
+
+    result = await _reauth(hass, entry, _keys(meta["key"], meta["auth_key"]))
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reauth_successful"
+    assert entry.data[CONF_KEY] == meta["key"]
+    assert entry.data[CONF_PORT] == meter.path
+    assert entry.state is ConfigEntryState.LOADED
+
+
+@pytest.mark.usefixtures("short_listen")
+async def test_reauth_with_a_wrong_key_asks_again(hass: HomeAssistant, meter: PtyMeter) -> None:
+    entry = await _running_entry(hass, meter, "lge570-enc", key=WRONG_KEY)
+
+    result = await _reauth(hass, entry, _keys(WRONG_KEY))
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reauth_confirm"
+    assert result["errors"] == {"base": "invalid_key"}
+    assert entry.data[CONF_KEY] == WRONG_KEY
+    assert entry.state is ConfigEntryState.LOADED
+
+
+async def test_reauth_when_another_meter_answers_aborts(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    entry = await _running_entry(hass, meter, "lge570-enc", key=WRONG_KEY)
+    hass.config_entries.async_update_entry(entry, unique_id="LGZ0000000000000")
+    meta = _vector("lge570-enc")[1]
+
+    result = await _reauth(hass, entry, _keys(meta["key"]))
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_meter"
+    assert entry.data[CONF_KEY] == WRONG_KEY

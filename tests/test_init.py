@@ -1,0 +1,121 @@
+"""Setting up, unloading and reloading meters, one or several at once."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.helpers import entity_registry as er
+from meter_helpers import load_vector, mock_entry, push, setup_entry, state_of
+import pytest
+
+from custom_components.smartmeter_datacollector.connection import close_meter_port, open_meter_port
+from custom_components.smartmeter_datacollector.const import DOMAIN
+from custom_components.smartmeter_datacollector.dlms import PROFILES
+from custom_components.smartmeter_datacollector.options_mqtt import CONF_LOG_READINGS
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from homeassistant.core import HomeAssistant
+    from meter_helpers import PtyPort
+
+
+def _energy_state(hass: HomeAssistant, entity_registry: er.EntityRegistry, meter_id: str) -> str:
+    entity_id = entity_registry.async_get_entity_id("sensor", DOMAIN, f"{meter_id}_1-1:1.8.0")
+    assert entity_id
+    return state_of(hass, entity_id).state
+
+
+async def test_setup_reads_the_meter_and_unload_frees_the_port(
+    hass: HomeAssistant, pty_port: PtyPort, entity_registry: er.EntityRegistry
+) -> None:
+    vector = load_vector("lge360-cfg2026")
+    entry = mock_entry(vector, port=pty_port.path)
+    await setup_entry(hass, entry)
+    assert entry.state is ConfigEntryState.LOADED
+    await push(hass, entry, pty_port, vector.data)
+    assert float(_energy_state(hass, entity_registry, entry.unique_id)) > 0
+
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert entry.state is ConfigEntryState.NOT_LOADED
+    # (8N1 meter: this sandbox's ptys refuse a second open with parity.) Ports are opened
+    # exclusively; another program (or the config flow) can have it now.
+    _, writer = await open_meter_port(pty_port.path, PROFILES["lge360"].serial)
+    await close_meter_port(writer)
+
+
+async def test_missing_adapter_retries_setup(hass: HomeAssistant, tmp_path: object) -> None:
+    entry = mock_entry(port="/dev/serial/by-id/usb-no-such-adapter-if00-port0", profile="lge450")
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+    assert "No such file or directory" in (entry.reason or "")
+
+
+async def test_reload_keeps_sensors_and_reads_again(
+    hass: HomeAssistant, pty_port: PtyPort, entity_registry: er.EntityRegistry
+) -> None:
+    # An 8N1 meter: this sandbox's ptys refuse to be reopened with parity once it was set.
+    vector = load_vector("lge360-cfg2026")
+    entry = mock_entry(vector, port=pty_port.path)
+    await setup_entry(hass, entry)
+    await push(hass, entry, pty_port, vector.data)
+    energy = _energy_state(hass, entity_registry, entry.unique_id)
+
+    assert await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    # The energy total comes back at once (restored), before the meter pushes again.
+    assert _energy_state(hass, entity_registry, entry.unique_id) == energy
+    await push(hass, entry, pty_port, vector.data)
+    assert _energy_state(hass, entity_registry, entry.unique_id) == energy
+
+
+async def test_two_meters_at_once(
+    hass: HomeAssistant,
+    pty_factory: Callable[[str], PtyPort],
+    entity_registry: er.EntityRegistry,
+) -> None:
+    first, second = load_vector("lge450-pushlist-1"), load_vector("lge570-cfg2026-load")
+    first_port, second_port = pty_factory("first"), pty_factory("second")
+    first_entry = mock_entry(first, port=first_port.path)
+    second_entry = mock_entry(second, port=second_port.path)
+    await setup_entry(hass, first_entry)
+    await setup_entry(hass, second_entry)
+
+    await push(hass, first_entry, first_port, first.data)
+    await push(hass, second_entry, second_port, second.data)
+
+    first_energy = float(_energy_state(hass, entity_registry, first_entry.unique_id))
+    second_energy = float(_energy_state(hass, entity_registry, second_entry.unique_id))
+    assert first_energy * 1000 == first.meta["values"]["1-1:1.8.0"]["value"]
+    assert second_energy * 1000 == second.meta["values"]["1-1:1.8.0"]["value"]
+
+    # Unloading one meter leaves the other reading.
+    assert await hass.config_entries.async_unload(first_entry.entry_id)
+    await push(hass, second_entry, second_port, second.data)
+    assert second_entry.state is ConfigEntryState.LOADED
+
+
+async def test_reading_log_option_logs_every_reading_and_options_apply_on_change(
+    hass: HomeAssistant, pty_port: PtyPort, caplog: pytest.LogCaptureFixture
+) -> None:
+    """With "log readings" on, each reading reaches the log; turning it off applies at once."""
+    vector = load_vector("lge360-cfg2026")
+    entry = mock_entry(vector, port=pty_port.path, options={CONF_LOG_READINGS: True})
+    await setup_entry(hass, entry)
+    caplog.set_level(logging.INFO, logger="custom_components.smartmeter_datacollector.readings")
+
+    await push(hass, entry, pty_port, vector.data)
+    logged = [r for r in caplog.records if r.name.endswith(".readings")]
+    assert logged
+    assert str(entry.unique_id) in logged[-1].getMessage()
+    assert entry.runtime_data.publishers
+
+    hass.config_entries.async_update_entry(entry, options={CONF_LOG_READINGS: False})
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.runtime_data.publishers == []
