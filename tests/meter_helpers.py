@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
 import tty
 from typing import TYPE_CHECKING, Any
 
+from capture_vectors import NO_VECTORS, VECTORS, Capture, load
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -28,8 +28,6 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant, State
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-VECTORS = (REPO_ROOT / ".." / "shared" / "vectors").resolve()
-NO_VECTORS = f"shared capture vectors not found at {VECTORS} (they live next to the repository)"
 # Upper bound for waiting on something the integration does in the background; tests never
 # assert how long it took, this only keeps a broken build from hanging.
 SETTLE_TIMEOUT = 10.0
@@ -38,32 +36,9 @@ SETTLE_TIMEOUT = 10.0
 SETTLE_ROUNDS = 20_000
 
 
-@dataclass(frozen=True)
-class Vector:
-    """One shared capture: its bytes (per line = per frame) and the sidecar's expectations."""
-
-    name: str
-    frames: tuple[bytes, ...]
-    meta: dict[str, Any]
-
-    @property
-    def data(self) -> bytes:
-        """The byte stream as it arrives on the wire."""
-        return b"".join(self.frames)
-
-    @property
-    def profile(self) -> str:
-        """The meter type a user would pick."""
-        return str(self.meta["profile"])
-
-
-def load_vector(name: str) -> Vector:
-    """Read a vector, skipping the test when the shared folder is absent."""
-    if not VECTORS.is_dir():
-        pytest.skip(NO_VECTORS)
-    lines = (VECTORS / f"{name}.hex").read_text(encoding="ascii").split()
-    meta = json.loads((VECTORS / f"{name}.json").read_text(encoding="utf-8"))
-    return Vector(name, tuple(bytes.fromhex(line) for line in lines), meta)
+# The HA tests' names for the shared capture helpers.
+Vector = Capture
+load_vector = load
 
 
 def vector_names(predicate: Callable[[dict[str, Any]], bool]) -> list[Any]:

@@ -150,14 +150,8 @@ class MqttPublisher(ReadingPublisher):
 
     async def async_stop(self) -> None:
         """Stop sending; whatever is still queued is dropped."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                if (current := asyncio.current_task()) and current.cancelling():
-                    raise
-            self._task = None
+        await _async_cancel(self._task)
+        self._task = None
         await self._transport.async_stop()
 
     @callback
@@ -250,14 +244,8 @@ class ExternalBrokerTransport:
 
     async def async_stop(self) -> None:
         """Stop reconnecting, disconnect, drop the repair issue."""
-        if self._task is not None:
-            self._task.cancel()
-            try:
-                await self._task
-            except asyncio.CancelledError:
-                if (current := asyncio.current_task()) and current.cancelling():
-                    raise
-            self._task = None
+        await _async_cancel(self._task)
+        self._task = None
         self._connection.close()
         self.stats["connected"] = False
         self._cancel_issue_timer()
@@ -377,3 +365,15 @@ async def async_create_publishers(
     if entry_options.get(CONF_LOG_READINGS, False):
         publishers.append(ReadingLogPublisher(profile=profile, meter_id_fallback=meter_id_fallback))
     return publishers
+
+
+async def _async_cancel(task: asyncio.Task[None] | None) -> None:
+    """Cancel a background task and wait for it, unless we are being cancelled ourselves."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        if (current := asyncio.current_task()) and current.cancelling():
+            raise

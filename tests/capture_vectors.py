@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-VECTORS = (Path(__file__).resolve().parents[2] / ".." / "shared" / "vectors").resolve()
+VECTORS = (Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors").resolve()
 NO_VECTORS = f"shared capture vectors not found at {VECTORS} (they are not part of the repository)"
 
 
@@ -26,6 +26,11 @@ class Capture:
     def data(self) -> bytes:
         """The byte stream as the meter sent it."""
         return b"".join(self.frames)
+
+    @property
+    def profile(self) -> str:
+        """The meter type a user would pick."""
+        return str(self.meta["profile"])
 
     @property
     def expected_timestamp(self) -> datetime | None:
