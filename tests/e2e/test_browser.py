@@ -1,0 +1,129 @@
+"""A person sets up a simulated meter in Home Assistant's web interface and sees it work.
+
+Real processes end to end: the simulator writes E450 frames to a pty, Home Assistant (started
+like script/develop starts it) reads them, and headless Chromium clicks through the same dialogs
+a user does. Waits are generous; nothing here asserts how long anything took.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+import time
+from typing import TYPE_CHECKING
+
+from e2e_pages import (
+    CHROMIUM,
+    fill_meter_form,
+    log_in,
+    open_meter_form,
+    screenshot_dialog,
+    sensor_state,
+)
+from e2e_stack import METER_KEY, REPO_ROOT, WRONG_KEY
+from playwright.sync_api import expect
+import pytest
+
+from custom_components.smartmeter_datacollector.dlms import PROFILES
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(
+        not Path(CHROMIUM).is_file(),
+        reason=f"{CHROMIUM} not found: install Debian's chromium (script/test does)",
+    ),
+]
+
+TRANSLATIONS = json.loads(
+    (REPO_ROOT / "custom_components/smartmeter_datacollector/translations/en.json").read_text()
+)
+METER_TYPE = PROFILES["lge450"].title
+# Listening in the flow, a setup retry after the pty changed hands, the first push: all fit.
+DEVICE_TIMEOUT_S = 180.0
+DEVICE_TIMEOUT_MS = DEVICE_TIMEOUT_S * 1000
+# For anything the frontend shows on its own (Playwright's expect() waits 5 s by default).
+EXPECT_TIMEOUT_MS = 60_000
+# Thirty pushes: the simulated household's power changes long before.
+NEXT_PUSH_TIMEOUT_S = 60.0
+POWER = re.compile(r"\d[\d,]* W")
+ENERGY = re.compile(r"\d[\d,]*(\.\d+)? kWh")
+
+
+def _listening_text(port: Path) -> re.Pattern[str]:
+    """The flow's progress message for port, whatever listening window it states."""
+    template = re.escape(TRANSLATIONS["config"]["progress"]["listen"])
+    return re.compile(
+        template.replace(re.escape("{port}"), re.escape(str(port))).replace(
+            re.escape("{seconds}"), r"\d+"
+        )
+    )
+
+
+def _wait_for_state(
+    page: Page,
+    name: str,
+    pattern: re.Pattern[str],
+    *,
+    unlike: str | None = None,
+    timeout_s: float = DEVICE_TIMEOUT_S,
+) -> str:
+    """Poll the device page until the sensor shows a value matching pattern (other than unlike)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        state = sensor_state(page, name)
+        if state is not None and pattern.fullmatch(state) and state != unlike:
+            return state
+        if time.monotonic() > deadline:
+            pytest.fail(f"{name} still shows {state!r} after {timeout_s:g} s")
+        page.wait_for_timeout(250)
+
+
+def test_add_meter_in_the_browser_shows_live_values(
+    page: Page, home_assistant: str, meters: dict[str, Path], screenshots: Path
+) -> None:
+    """The README's walkthrough: add the meter, open its device, watch the power change."""
+    log_in(page, home_assistant)
+    dialog = open_meter_form(page)
+    fill_meter_form(dialog, METER_TYPE, str(meters["plain"]))
+    screenshot_dialog(page, screenshots / "config-form.png")
+    dialog.get_by_role("button", name="Submit").click()
+
+    # The "Listening to the meter..." progress lasts until the next push (up to 2 s here), too
+    # short to check without a race; the wrong-key test sees it for the whole window. The entry
+    # is named after the id the meter itself sent.
+    created = dialog.get_by_text(re.compile(r"Created configuration for Landis\+Gyr LGZ\d+"))
+    expect(created).to_be_visible(timeout=DEVICE_TIMEOUT_MS)
+    dialog.get_by_role("button", name="Finish").click()
+    page.get_by_role("link", name="1 device").first.click(timeout=DEVICE_TIMEOUT_MS)
+    expect(page.get_by_text("E450", exact=True)).to_be_visible(timeout=EXPECT_TIMEOUT_MS)
+
+    power = _wait_for_state(page, "Power import", POWER)
+    _wait_for_state(page, "Energy import", ENERGY)
+    page.screenshot(path=screenshots / "device-page.png")
+
+    # Live: a later push changes the power without reloading the page.
+    _wait_for_state(page, "Power import", POWER, unlike=power, timeout_s=NEXT_PUSH_TIMEOUT_S)
+
+
+def test_wrong_key_shows_the_decryption_error(
+    page: Page, home_assistant: str, meters: dict[str, Path]
+) -> None:
+    """An encrypted meter and a mistyped key: the form comes back saying the key is wrong."""
+    assert WRONG_KEY != METER_KEY
+    log_in(page, home_assistant)
+    dialog = open_meter_form(page)
+    fill_meter_form(dialog, METER_TYPE, str(meters["ciphered"]), key=WRONG_KEY)
+    dialog.get_by_role("button", name="Submit").click()
+
+    # No reading can come: the progress stays up for the whole listening window.
+    listening = dialog.get_by_text(_listening_text(meters["ciphered"]))
+    expect(listening).to_be_visible(timeout=EXPECT_TIMEOUT_MS)
+    error = TRANSLATIONS["config"]["error"]["invalid_key"]
+    expect(dialog.get_by_text(error, exact=True)).to_be_visible(timeout=DEVICE_TIMEOUT_MS)
+    # The form keeps what was typed, so only the key needs fixing.
+    key_field = dialog.get_by_role("textbox", name="Encryption key")
+    expect(key_field).to_have_value(WRONG_KEY, timeout=EXPECT_TIMEOUT_MS)
