@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 from unittest.mock import PropertyMock, patch
 
 from meter_helpers import PtyPort
+from mosquitto import Certificates, Mosquitto, make_certificates
 import pytest
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 
@@ -57,3 +58,25 @@ def pty_factory(tmp_path: Path) -> Iterator[Callable[[str], PtyPort]]:
 def pty_port(pty_factory: Callable[[str], PtyPort]) -> PtyPort:
     """One pty port for the integration to open by path."""
     return pty_factory("meter")
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
+    """A CA, a server certificate for "localhost" and a client certificate."""
+    return make_certificates(tmp_path_factory.mktemp("pki"))
+
+
+@pytest.fixture
+def brokers(tmp_path: Path, socket_enabled: None) -> Iterator[Callable[..., Mosquitto]]:
+    """Start real brokers on 127.0.0.1 (sockets are off in Home Assistant tests otherwise)."""
+    started: list[Mosquitto] = []
+
+    def start(**kwargs: Any) -> Mosquitto:
+        broker = Mosquitto(tmp_path / f"broker{len(started)}", **kwargs)
+        started.append(broker)
+        broker.start()
+        return broker
+
+    yield start
+    for broker in started:
+        broker.kill()

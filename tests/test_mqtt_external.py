@@ -18,7 +18,6 @@ from mosquitto import (
     Mosquitto,
     Subscriber,
     free_port,
-    make_certificates,
     requires_mosquitto,
 )
 import pytest
@@ -74,28 +73,6 @@ PASSWORD = "correct horse battery staple"  # noqa: S105 - the test broker's pass
 # Sockets are off in Home Assistant tests; these talk to brokers on 127.0.0.1 only.
 pytestmark = [requires_mosquitto, pytest.mark.usefixtures("socket_enabled")]
 VECTORS: list[Vector] = [p.values[0] for p in reading_vectors() if p.values[0] is not None]
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    """A CA, a server certificate for "localhost" and a client certificate."""
-    return make_certificates(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def brokers(tmp_path: Path) -> Iterator[Callable[..., Mosquitto]]:
-    """Start brokers with a generated config; all are killed after the test."""
-    started: list[Mosquitto] = []
-
-    def start(**kwargs: Any) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"broker{len(started)}", **kwargs)
-        started.append(broker)
-        broker.start()
-        return broker
-
-    yield start
-    for broker in started:
-        broker.kill()
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components import mqtt
 from homeassistant.const import CONF_PORT as HA_CONF_PORT
 from homeassistant.data_entry_flow import FlowResultType
-from mosquitto import Certificates, Mosquitto, free_port, make_certificates, requires_mosquitto
+from mosquitto import Certificates, Mosquitto, free_port, requires_mosquitto
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
@@ -56,7 +56,7 @@ from custom_components.smartmeter_datacollector.options_mqtt import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import AsyncIterator, Callable, Iterator
+    from collections.abc import AsyncIterator, Callable
 
     from homeassistant.config_entries import ConfigFlowResult
     from homeassistant.core import HomeAssistant
@@ -76,28 +76,6 @@ DEFAULTS = {
     CONF_MQTT_RETAIN: False,
     CONF_LOG_READINGS: False,
 }
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory: pytest.TempPathFactory) -> Certificates:
-    """A CA, a server certificate for "localhost" and a client certificate."""
-    return make_certificates(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture
-def brokers(tmp_path: Path, socket_enabled: None) -> Iterator[Callable[..., Mosquitto]]:
-    """Start brokers on 127.0.0.1 (sockets are off in Home Assistant tests otherwise)."""
-    started: list[Mosquitto] = []
-
-    def start(**kwargs: Any) -> Mosquitto:
-        broker = Mosquitto(tmp_path / f"broker{len(started)}", **kwargs)
-        started.append(broker)
-        broker.start()
-        return broker
-
-    yield start
-    for broker in started:
-        broker.kill()
 
 
 @pytest.fixture
