@@ -87,6 +87,8 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self._port_lost_logged = False
         self._restarting = False
         self._decrypt_failures = 0
+        # Issues an earlier run of this entry may have left: the first reading clears them.
+        self._open_issues: set[str] = {ISSUE_NO_DATA, ISSUE_DECRYPTION}
         self._unsub_watchdog: Callable[[], None] | None = None
         self._unsub_no_data: Callable[[], None] | None = None
         self._unsub_poll: Callable[[], None] | None = None
@@ -340,6 +342,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self._raise_issue(ISSUE_NO_DATA)
 
     def _raise_issue(self, kind: str) -> None:
+        self._open_issues.add(kind)
         ir.async_create_issue(
             self.hass,
             DOMAIN,
@@ -354,8 +357,10 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         )
 
     def _clear_issues(self) -> None:
-        for kind in (ISSUE_NO_DATA, ISSUE_DECRYPTION):
+        # Runs on every push: touch the issue registry only when something may be open.
+        for kind in self._open_issues:
             ir.async_delete_issue(self.hass, DOMAIN, issue_id(kind, self.config_entry.entry_id))
+        self._open_issues.clear()
 
     def _cancel_timers(self) -> None:
         for unsub in (self._unsub_watchdog, self._unsub_no_data, self._unsub_poll):
