@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from custom_components.smartmeter_datacollector.dlms import apdu_encode, framing_encode
-from custom_components.smartmeter_datacollector.dlms.axdr_encode import (
+from smartmeter_devtools import apdu_encode, framing_encode
+from smartmeter_devtools.axdr_encode import (
     AxdrValue,
     CosemDateTime,
     OctetString,

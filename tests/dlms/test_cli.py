@@ -84,27 +84,6 @@ def test_unknown_profile_is_an_argparse_error() -> None:
     assert excinfo.value.code == 2
 
 
-def test_bench_prints_throughput_latency_and_memory(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The benchmark reports numbers; it asserts nothing about them."""
-    capture = load("lge450-pushlist-1")
-    (tmp_path / "x.hex").write_text(capture.data.hex())
-    (tmp_path / "x.json").write_text(json.dumps(capture.meta))
-
-    assert main(["bench", str(tmp_path), "--repeat", "3", "--per-capture", "--memory", "20"]) == 0
-    out = capsys.readouterr().out
-    assert "messages/s" in out
-    assert "median" in out
-    assert "memory" in out
-
-
-def test_bench_without_captures_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    """An empty folder is a usage error."""
-    assert main(["bench", str(tmp_path)]) == 2
-    assert "no <stem>.hex" in capsys.readouterr().err
-
-
 def test_module_entry_point_runs() -> None:
     """`python -m custom_components.smartmeter_datacollector.dlms` is the documented command."""
     frame = synthetic.hdlc_single(synthetic.notification()).hex()

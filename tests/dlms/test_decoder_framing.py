@@ -6,7 +6,7 @@ import synthetic
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder
 from custom_components.smartmeter_datacollector.dlms.crc import crc16_x25
-from custom_components.smartmeter_datacollector.dlms.framing_encode import (
+from smartmeter_devtools.framing_encode import (
     hdlc_address,
     hdlc_frame,
     hdlc_segmented,

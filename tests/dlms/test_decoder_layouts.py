@@ -12,7 +12,7 @@ from custom_components.smartmeter_datacollector.dlms import (
     MeterDecoder,
     PositionalTemplate,
 )
-from custom_components.smartmeter_datacollector.dlms.axdr_encode import (
+from smartmeter_devtools.axdr_encode import (
     Array,
     Enum,
     Int8,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder
-from custom_components.smartmeter_datacollector.dlms.framing_encode import iec62056_21_readout
+from smartmeter_devtools.framing_encode import iec62056_21_readout
 
 LINES = [
     "0.0.0(110002267)",

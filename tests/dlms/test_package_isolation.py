@@ -39,7 +39,7 @@ def test_package_imports_standalone_without_home_assistant() -> None:
         f" submodule_search_locations=[{str(PACKAGE)!r}])\n"
         "module = importlib.util.module_from_spec(spec); sys.modules['dlms'] = module\n"
         "spec.loader.exec_module(module)\n"
-        "import dlms.cli, dlms.bench\n"
+        "import dlms.cli, dlms.capture\n"
         "module.MeterDecoder('lge450').feed(b'\\x7e')\n"
         "print(sorted(m for m in sys.modules if m.startswith('homeassistant')))\n"
     )

@@ -117,7 +117,7 @@ def start_simulator(
     args = [
         sys.executable,
         "-m",
-        "custom_components.smartmeter_datacollector.dlms",
+        "smartmeter_devtools",
         "simulate",
         "--profile",
         profile,

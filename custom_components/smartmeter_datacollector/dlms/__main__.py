@@ -1,4 +1,4 @@
-"""`python -m custom_components.smartmeter_datacollector.dlms`."""
+"""`python -m smartmeter_dlms`: the decoder's command line."""
 
 from __future__ import annotations
 

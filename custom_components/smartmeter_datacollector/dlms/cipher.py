@@ -21,10 +21,10 @@ DED_CIPHERING = 0xDC
 GENERAL_CIPHERING = 0xDD
 CIPHERED_TAGS = frozenset((GLO_CIPHERING, DED_CIPHERING))
 
-_AUTHENTICATED = 0x10
-_ENCRYPTED = 0x20
-_TAG_LENGTH = 12
-_SYSTEM_TITLE_LENGTH = 8
+AUTHENTICATED = 0x10
+ENCRYPTED = 0x20
+TAG_LENGTH = 12
+SYSTEM_TITLE_LENGTH = 8
 
 
 class CipherError(Enum):
@@ -49,9 +49,9 @@ class CipheredApdu:
 
 def parse_ciphered(apdu: bytes) -> CipheredApdu | None:
     """Split a DB/DC APDU into its fields; None when lengths do not add up."""
-    if len(apdu) < 2 or apdu[0] not in CIPHERED_TAGS or apdu[1] != _SYSTEM_TITLE_LENGTH:
+    if len(apdu) < 2 or apdu[0] not in CIPHERED_TAGS or apdu[1] != SYSTEM_TITLE_LENGTH:
         return None
-    title_end = 2 + _SYSTEM_TITLE_LENGTH
+    title_end = 2 + SYSTEM_TITLE_LENGTH
     parsed = read_length(apdu, title_end)
     if parsed is None:
         return None
@@ -62,10 +62,10 @@ def parse_ciphered(apdu: bytes) -> CipheredApdu | None:
     counter = int.from_bytes(apdu[start + 1 : start + 5], "big")
     payload = apdu[start + 5 :]
     tag = None
-    if security_control & _AUTHENTICATED:
-        if len(payload) < _TAG_LENGTH:
+    if security_control & AUTHENTICATED:
+        if len(payload) < TAG_LENGTH:
             return None
-        payload, tag = payload[:-_TAG_LENGTH], payload[-_TAG_LENGTH:]
+        payload, tag = payload[:-TAG_LENGTH], payload[-TAG_LENGTH:]
     return CipheredApdu(apdu[2:title_end], security_control, counter, payload, tag)
 
 
@@ -84,14 +84,14 @@ def decrypt(
     encryption key), so the caller must validate the plaintext structurally.
     """
     security_control = ciphered.security_control
-    if security_control & 0x80 or not security_control & _ENCRYPTED:
+    if security_control & 0x80 or not security_control & ENCRYPTED:
         return None, CipherError.UNSUPPORTED
     if key is None:
         return None, CipherError.KEY_REQUIRED
     iv = ciphered.system_title + ciphered.invocation_counter.to_bytes(4, "big")
     if ciphered.tag is not None and auth_key is not None:
         decryptor = Cipher(
-            algorithms.AES(key), modes.GCM(iv, ciphered.tag, min_tag_length=_TAG_LENGTH)
+            algorithms.AES(key), modes.GCM(iv, ciphered.tag, min_tag_length=TAG_LENGTH)
         ).decryptor()
         decryptor.authenticate_additional_data(bytes([security_control]) + auth_key)
         try:

@@ -1,6 +1,7 @@
-"""Command line: `decode` a capture to JSON lines, `bench` the decoder, `simulate` a meter.
+"""Command line: `decode` a capture to JSON lines.
 
-Usage errors exit 2; `decode` exits 0 when it decoded at least one reading, 1 when none.
+Usage errors exit 2; `decode` exits 0 when it decoded at least one reading, 1 when none. The
+development tools (`python -m smartmeter_devtools`) add `bench` and `simulate` to this parser.
 """
 
 from __future__ import annotations
@@ -9,29 +10,17 @@ import argparse
 from collections.abc import Sequence
 import json
 from pathlib import Path
-import string
 import sys
-from typing import Any, BinaryIO
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .bench import add_bench_parser
+from .capture import load_capture, read_capture
 from .decoder import MeterDecoder
 from .keys import KeyFormatError
 from .models import Reading
 from .profiles import PROFILES
 
 EXIT_OK, EXIT_NO_READING, EXIT_USAGE = 0, 1, 2
-_HEX_TEXT = frozenset((string.hexdigits + string.whitespace).encode())
-
-
-def read_capture(source: BinaryIO) -> bytes:
-    """Bytes of a capture: hex text (whitespace ignored) or raw binary."""
-    data = source.read()
-    if data and all(byte in _HEX_TEXT for byte in data):
-        text = b"".join(data.split())
-        if len(text) % 2 == 0:
-            return bytes.fromhex(text.decode())
-    return data
 
 
 def reading_to_json(reading: Reading) -> dict[str, Any]:
@@ -62,11 +51,7 @@ def _decode(args: argparse.Namespace) -> int:
         print(f"error: {err}", file=sys.stderr)
         return EXIT_USAGE
     try:
-        if args.file == "-":
-            data = read_capture(sys.stdin.buffer)
-        else:
-            with Path(args.file).open("rb") as source:
-                data = read_capture(source)
+        data = read_capture(sys.stdin.buffer) if args.file == "-" else load_capture(Path(args.file))
     except OSError as err:
         print(f"error: cannot read {args.file}: {err.strerror or err}", file=sys.stderr)
         return EXIT_USAGE
@@ -80,13 +65,8 @@ def _decode(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand registered."""
-    parser = argparse.ArgumentParser(
-        prog="python -m custom_components.smartmeter_datacollector.dlms",
-        description="Decode DLMS/COSEM smart meter push data.",
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
+def add_decode_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Register `decode` on a command line's subparsers."""
     decode = commands.add_parser(
         "decode", help="decode a capture (hex text or binary) to JSON lines"
     )
@@ -96,13 +76,15 @@ def build_parser() -> argparse.ArgumentParser:
     decode.add_argument("--tz", help="time zone for meter times without offset, e.g. Europe/Zurich")
     decode.add_argument("file", help="capture file, or - for standard input")
     decode.set_defaults(func=_decode)
-    add_bench_parser(commands)
-    try:
-        from .simulate_cli import add_parser as add_simulate_parser  # noqa: PLC0415
-    except ImportError:  # pragma: no cover - the simulator is optional for decoding
-        pass
-    else:
-        add_simulate_parser(commands)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the decoder's own command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m smartmeter_dlms",
+        description="Decode DLMS/COSEM smart meter push data.",
+    )
+    add_decode_parser(parser.add_subparsers(dest="command", required=True))
     return parser
 
 

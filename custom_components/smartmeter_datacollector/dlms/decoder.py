@@ -31,7 +31,6 @@ from .nordic import LIST_TEMPLATES
 from .profiles import PROFILES
 from .readings import build_reading
 
-_LLC_HEADERS = (b"\xe6\xe7\x00", b"\xe6\xe6\x00")
 _RAW_APDU_TAGS = frozenset((DATA_NOTIFICATION, *CIPHERED_TAGS))
 _FRAME_STARTS = frozenset((hdlc.FLAG, mbus.START))
 # A bare APDU is never longer than this; waiting for more would let garbage grow the buffer.
@@ -333,13 +332,13 @@ class MeterDecoder:
             else:
                 self._readings.append(reading)
             start = end
-            for header in _LLC_HEADERS:
+            for header in hdlc.LLC_HEADERS:
                 if apdu.startswith(header, start):
                     start += len(header)
 
 
 def _strip_llc(info: bytes) -> bytes:
-    for header in _LLC_HEADERS:
+    for header in hdlc.LLC_HEADERS:
         if info.startswith(header):
             return info[len(header) :]
     return info

@@ -13,7 +13,9 @@ from enum import Enum
 from .lengths import read_length
 
 TAG = 0xE0
-_LAST_BLOCK = 0x80
+# Block control (Green Book, general-block-transfer): bit 7 last block, bit 6 streaming.
+LAST_BLOCK = 0x80
+STREAMING = 0x40
 # One message never needs more: E570 pushes are ~500 bytes; a cap keeps garbage from growing memory.
 MAX_MESSAGE_BYTES = 16384
 
@@ -75,7 +77,7 @@ class BlockAssembler:
             return self._drop()
         parts.append(data)
         self._next_number += 1
-        if control & _LAST_BLOCK:
+        if control & LAST_BLOCK:
             message = b"".join(parts)
             self.reset()
             return BlockOutcome.COMPLETE, message

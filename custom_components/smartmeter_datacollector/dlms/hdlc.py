@@ -7,25 +7,24 @@ Frames are cut by their length field, never by splitting on 0x7E: meters do not 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
 
 from .crc import crc16_x25
+from .framing import FrameStatus
 
 FLAG = 0x7E
+# Frame format field, high byte: type 3 in the upper nibble, the segmentation (S) bit below it
+# (IEC 62056-46 6.4.1).
+FORMAT_TYPE_3 = 0xA
+SEGMENTED = 0x08
+# LLC header before the APDU (IEC 62056-46 6.4.4.4.3.3): E6 E7 00 server to client; some meters
+# send the client's E6 E6 00.
+LLC_SERVER_TO_CLIENT = b"\xe6\xe7\x00"
+LLC_HEADERS = (LLC_SERVER_TO_CLIENT, b"\xe6\xe6\x00")
 # Largest length the 11-bit field can express; real push frames are 25-581 bytes long.
 MAX_FRAME_LENGTH = 0x7FF
 # Format (2) + dest (1) + src (1) + control (1) + FCS (2): the shortest frame that can exist.
 _MIN_FRAME_LENGTH = 7
 _MAX_ADDRESS_BYTES = 4
-
-
-class HdlcStatus(Enum):
-    """Outcome of looking for a frame at a flag."""
-
-    FRAME = "frame"
-    INCOMPLETE = "incomplete"  # plausible start, more bytes needed
-    NOT_A_FRAME = "not_a_frame"  # wrong type, length or closing flag: resynchronise
-    BAD_CHECKSUM = "bad_checksum"  # structure fits, HCS or FCS does not
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,52 +48,54 @@ def _address_end(buf: bytes | bytearray, start: int, end: int) -> int:
     return -1
 
 
-def parse_frame(buf: bytes | bytearray, start: int) -> tuple[HdlcStatus, HdlcFrame | None, int]:
+def parse_frame(buf: bytes | bytearray, start: int) -> tuple[FrameStatus, HdlcFrame | None, int]:
     """Parse the frame whose opening flag is at `start`.
 
-    Returns the status, the frame when there is one, and the index just past the frame's last
-    content byte (its closing flag stays in the buffer, since it may open the next frame).
+    Returns the status, the frame when there is one, and an index: for a frame, the index just
+    past its last content byte (its closing flag stays in the buffer, since it may open the next
+    frame); for INCOMPLETE, how long the buffer must be before looking again is worthwhile.
     """
-    available = len(buf) - start
-    if available < 3:
-        return HdlcStatus.INCOMPLETE, None, start
+    if len(buf) - start < 3:
+        return FrameStatus.INCOMPLETE, None, start + 3
     format_high = buf[start + 1]
     if format_high >> 4 != 0xA:
-        return HdlcStatus.NOT_A_FRAME, None, start
+        return FrameStatus.NOT_A_FRAME, None, start
     length = ((format_high & 0x07) << 8) | buf[start + 2]
     if length < _MIN_FRAME_LENGTH:
-        return HdlcStatus.NOT_A_FRAME, None, start
+        return FrameStatus.NOT_A_FRAME, None, start
     closing = start + 1 + length
     if closing >= len(buf):
-        return HdlcStatus.INCOMPLETE, None, start
+        return FrameStatus.INCOMPLETE, None, closing + 1
     if buf[closing] != FLAG:
-        return HdlcStatus.NOT_A_FRAME, None, start
+        return FrameStatus.NOT_A_FRAME, None, start
 
     content_start = start + 1
     dest_end = _address_end(buf, start + 3, closing)
     src_end = _address_end(buf, dest_end, closing) if dest_end > 0 else -1
     if src_end < 0:
-        return HdlcStatus.NOT_A_FRAME, None, start
+        return FrameStatus.NOT_A_FRAME, None, start
     control_index = src_end
     header_end = control_index + 1
     fcs_start = closing - 2
     if header_end > fcs_start:
-        return HdlcStatus.NOT_A_FRAME, None, start
-    if crc16_x25(buf[content_start:fcs_start]) != buf[fcs_start] | (buf[fcs_start + 1] << 8):
-        return HdlcStatus.BAD_CHECKSUM, None, start
+        return FrameStatus.NOT_A_FRAME, None, start
     information = b""
     if header_end < fcs_start:
-        # An information field follows, so the header carries its own check sequence.
+        # An information field follows, so the header carries its own check sequence. It is
+        # checked first: a few bytes, where the FCS covers up to 2 KiB, so garbage that merely
+        # looks like a long frame costs next to nothing.
         hcs_end = header_end + 2
         if hcs_end > fcs_start:
-            return HdlcStatus.NOT_A_FRAME, None, start
+            return FrameStatus.NOT_A_FRAME, None, start
         if crc16_x25(buf[content_start:header_end]) != buf[header_end] | (buf[header_end + 1] << 8):
-            return HdlcStatus.BAD_CHECKSUM, None, start
+            return FrameStatus.BAD_CHECKSUM, None, start
         information = bytes(buf[hcs_end:fcs_start])
+    if crc16_x25(buf[content_start:fcs_start]) != buf[fcs_start] | (buf[fcs_start + 1] << 8):
+        return FrameStatus.BAD_CHECKSUM, None, start
     frame = HdlcFrame(
         information=information,
         segmented=bool(format_high & 0x08),
         control=buf[control_index],
         raw=bytes(buf[start : closing + 1]),
     )
-    return HdlcStatus.FRAME, frame, closing
+    return FrameStatus.FRAME, frame, closing

@@ -14,7 +14,7 @@ import re
 
 from .models import Measurement, Reading
 
-_STX, _ETX = 0x02, 0x03
+STX, ETX = 0x02, 0x03
 _END_OF_DATA = "!"
 _MAX_LINE = 256
 _MAX_LINES = 512
@@ -80,9 +80,9 @@ class ReadoutParser:
             del self._pending[: end + 1]
             # ETX and the block check character end a readout; the next one's STX follows them
             # on the same "line", before its first data line.
-            if (etx := raw.find(_ETX)) >= 0:
+            if (etx := raw.find(ETX)) >= 0:
                 raw = raw[etx + 2 :]
-            if (stx := raw.find(_STX)) >= 0:
+            if (stx := raw.find(STX)) >= 0:
                 raw = raw[stx + 1 :]
             line = raw.strip(b"\r ")
             try:

@@ -7,22 +7,14 @@ nibble counts segments; every segment repeats the transport SAPs, the data slice
 from __future__ import annotations
 
 from dataclasses import dataclass
-from enum import Enum
+
+from .framing import FrameStatus
 
 START = 0x68
-_STOP = 0x16
-_FINAL_SEGMENT = 0x10
+STOP = 0x16
+FINAL_SEGMENT = 0x10
 # C, A, CI and the two SAP bytes precede the data.
 _HEADER_LENGTH = 5
-
-
-class MbusStatus(Enum):
-    """Outcome of looking for a long frame at a 0x68."""
-
-    FRAME = "frame"
-    INCOMPLETE = "incomplete"
-    NOT_A_FRAME = "not_a_frame"
-    BAD_CHECKSUM = "bad_checksum"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,26 +27,29 @@ class MbusFrame:
     raw: bytes
 
 
-def parse_frame(buf: bytes | bytearray, start: int) -> tuple[MbusStatus, MbusFrame | None, int]:
-    """Parse the long frame starting at `start`; returns status, frame and the index after it."""
+def parse_frame(buf: bytes | bytearray, start: int) -> tuple[FrameStatus, MbusFrame | None, int]:
+    """Parse the long frame starting at `start`: status, frame and the index after it.
+
+    For INCOMPLETE the index is how long the buffer must be before looking again is worthwhile.
+    """
     if len(buf) - start < 4:
-        return MbusStatus.INCOMPLETE, None, start
+        return FrameStatus.INCOMPLETE, None, start + 4
     length = buf[start + 1]
     if buf[start + 2] != length or buf[start + 3] != START or length < _HEADER_LENGTH:
-        return MbusStatus.NOT_A_FRAME, None, start
+        return FrameStatus.NOT_A_FRAME, None, start
     end = start + 4 + length + 2
     if end > len(buf):
-        return MbusStatus.INCOMPLETE, None, start
-    if buf[end - 1] != _STOP:
-        return MbusStatus.NOT_A_FRAME, None, start
+        return FrameStatus.INCOMPLETE, None, end
+    if buf[end - 1] != STOP:
+        return FrameStatus.NOT_A_FRAME, None, start
     body = buf[start + 4 : start + 4 + length]
     if sum(body) & 0xFF != buf[end - 2]:
-        return MbusStatus.BAD_CHECKSUM, None, start
+        return FrameStatus.BAD_CHECKSUM, None, start
     control_information = body[2]
     frame = MbusFrame(
         data=bytes(body[_HEADER_LENGTH:]),
         segment=control_information & 0x0F,
-        final=bool(control_information & _FINAL_SEGMENT),
+        final=bool(control_information & FINAL_SEGMENT),
         raw=bytes(buf[start:end]),
     )
-    return MbusStatus.FRAME, frame, end
+    return FrameStatus.FRAME, frame, end

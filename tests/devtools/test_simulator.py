@@ -23,14 +23,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder, Reading
-from custom_components.smartmeter_datacollector.dlms.framing_encode import iec62056_21_block
-from custom_components.smartmeter_datacollector.dlms.load_model import Household
-from custom_components.smartmeter_datacollector.dlms.push_encode import MeterEncoder
-from custom_components.smartmeter_datacollector.dlms.replay import (
-    load_capture,
-)
-from custom_components.smartmeter_datacollector.dlms.simulate_cli import add_parser, run
-from custom_components.smartmeter_datacollector.dlms.simulator import (
+from custom_components.smartmeter_datacollector.dlms.capture import load_capture
+from smartmeter_devtools.framing_encode import iec62056_21_block
+from smartmeter_devtools.load_model import Household
+from smartmeter_devtools.push_encode import MeterEncoder
+from smartmeter_devtools.simulate_cli import add_parser, run
+from smartmeter_devtools.simulator import (
     PtyLink,
     Simulator,
     SimulatorConfig,
@@ -420,7 +418,7 @@ def test_the_module_cli_simulates_until_sigint(tmp_path):
         [
             sys.executable,
             "-m",
-            "custom_components.smartmeter_datacollector.dlms",
+            "smartmeter_devtools",
             "simulate",
             "--profile",
             "kaifa_mbus",

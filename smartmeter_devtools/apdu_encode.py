@@ -7,25 +7,30 @@ from __future__ import annotations
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .axdr_encode import AxdrValue, CosemDateTime, encode_length
-
-TAG_DATA_NOTIFICATION = 0x0F
-TAG_GLO_CIPHERING = 0xDB
-TAG_GBT = 0xE0
+from ._decoder import (
+    AUTHENTICATED,
+    DATA_NOTIFICATION,
+    DATE_TIME_LENGTH,
+    ENCRYPTED,
+    GBT_LAST_BLOCK,
+    GBT_STREAMING,
+    GBT_TAG,
+    GLO_CIPHERING,
+    SYSTEM_TITLE_LENGTH,
+    TAG_LENGTH,
+    encode_length,
+)
+from .axdr_encode import AxdrValue, CosemDateTime
 
 # Security control byte (Green Book 9.2.7.2.4.1): bit 4 authentication, bit 5 encryption.
-SC_ENCRYPTED = 0x20
-SC_ENCRYPTED_AUTHENTICATED = 0x30
-TAG_LENGTH = 12  # security suite 0 truncates the GCM tag to 96 bits
-
-GBT_LAST_BLOCK = 0x80
-GBT_STREAMING = 0x40
+SC_ENCRYPTED = ENCRYPTED
+SC_ENCRYPTED_AUTHENTICATED = ENCRYPTED | AUTHENTICATED
 
 
 def data_notification(invoke_id: int, date_time: CosemDateTime | None, body: AxdrValue) -> bytes:
     """data-notification: long-invoke-id-and-priority, optional date-time, notification body."""
-    header = bytes((TAG_DATA_NOTIFICATION,)) + invoke_id.to_bytes(4, "big")
-    stamp = b"\x00" if date_time is None else b"\x0c" + date_time.to_bytes()
+    header = bytes((DATA_NOTIFICATION,)) + invoke_id.to_bytes(4, "big")
+    stamp = b"\x00" if date_time is None else bytes((DATE_TIME_LENGTH,)) + date_time.to_bytes()
     return header + stamp + body.encode()
 
 
@@ -51,7 +56,7 @@ def gcm_encrypt(
     if len(iv) != 12:
         raise ValueError("the IV is system title (8 bytes) || invocation counter (4 bytes)")
     encryptor = Cipher(algorithms.AES(key), modes.GCM(iv, min_tag_length=TAG_LENGTH)).encryptor()
-    authenticated = bool(security_control & 0x10)
+    authenticated = bool(security_control & AUTHENTICATED)
     if authenticated:
         if auth_key is None:
             raise ValueError("security control with authentication needs an authentication key")
@@ -71,7 +76,7 @@ def glo_ciphering(
 ) -> bytes:
     """Wrap a plain APDU in general-glo-ciphering; SC 0x30 when an auth key is given, else 0x20."""
     security_control = SC_ENCRYPTED_AUTHENTICATED if auth_key is not None else SC_ENCRYPTED
-    if len(system_title) != 8:
+    if len(system_title) != SYSTEM_TITLE_LENGTH:
         raise ValueError("system title must be 8 bytes")
     protected = gcm_encrypt(
         key,
@@ -82,7 +87,7 @@ def glo_ciphering(
     )
     content = bytes((security_control,)) + invocation_counter.to_bytes(4, "big") + protected
     return (
-        bytes((TAG_GLO_CIPHERING, len(system_title)))
+        bytes((GLO_CIPHERING, len(system_title)))
         + system_title
         + encode_length(len(content))
         + content
@@ -98,7 +103,7 @@ def gbt_blocks(apdu: bytes, block_size: int) -> list[bytes]:
     for number, chunk in enumerate(chunks, start=1):
         control = GBT_STREAMING | (GBT_LAST_BLOCK if number == len(chunks) else 0)
         blocks.append(
-            bytes((TAG_GBT, control))
+            bytes((GBT_TAG, control))
             + number.to_bytes(2, "big")
             + b"\x00\x00"  # block-number-ack: a push line is receive-only
             + encode_length(len(chunk))

@@ -19,11 +19,12 @@ import time
 import tty
 from typing import TYPE_CHECKING
 
+from ._decoder import load_capture
 from .iec_responder import ModeCMeter
 from .load_model import Household, Snapshot
 from .push_encode import MeterEncoder
 from .readout_model import ReadoutEncoder
-from .replay import load_capture, readout_from_capture, split_datasets, split_messages
+from .replay import readout_from_capture, split_datasets, split_messages
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator

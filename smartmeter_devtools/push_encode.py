@@ -8,6 +8,7 @@ import random
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from ._decoder import LLC_SERVER_TO_CLIENT, PROFILES, Measurement, Reading
 from .apdu_encode import data_notification, gbt_blocks, glo_ciphering
 from .axdr_encode import (
     Array,
@@ -23,15 +24,12 @@ from .axdr_encode import (
 )
 from .framing_encode import (
     CONTROL_UI_FINAL,
-    LLC_SERVER_TO_CLIENT,
     hdlc_frame,
     hdlc_frames_per_block,
     hdlc_segmented,
     mbus_frames,
 )
 from .meter_model import LAYOUTS, Clock, MBus, MeterObject, Reg, Text, unit_of
-from .models import Measurement, Reading
-from .profiles import PROFILES
 
 if TYPE_CHECKING:
     from datetime import tzinfo

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from custom_components.smartmeter_datacollector.dlms.framing_encode import iec62056_21_block
-from custom_components.smartmeter_datacollector.dlms.iec_responder import ModeCMeter
+from smartmeter_devtools.framing_encode import iec62056_21_block
+from smartmeter_devtools.iec_responder import ModeCMeter
 
 
 def r2(dataset: bytes) -> bytes:

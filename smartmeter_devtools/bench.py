@@ -16,7 +16,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from .decoder import MeterDecoder
+from ._decoder import MeterDecoder
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,15 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import ClassVar
 
-
-def encode_length(length: int) -> bytes:
-    """Encode a count or length: one byte below 0x80, else 0x80+n and n big-endian bytes."""
-    if length < 0:
-        raise ValueError(f"negative length {length}")
-    if length < 0x80:
-        return bytes((length,))
-    size = (length.bit_length() + 7) // 8
-    return bytes((0x80 | size,)) + length.to_bytes(size, "big")
+from ._decoder import encode_length
 
 
 def obis_bytes(code: str) -> bytes:

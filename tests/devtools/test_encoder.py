@@ -19,27 +19,27 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import pytest
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder, Reading
-from custom_components.smartmeter_datacollector.dlms.apdu_encode import (
+from custom_components.smartmeter_datacollector.dlms.crc import crc16_x25
+from smartmeter_devtools.apdu_encode import (
     data_notification,
     gbt_blocks,
     gcm_encrypt,
     glo_ciphering,
 )
-from custom_components.smartmeter_datacollector.dlms.axdr_encode import (
+from smartmeter_devtools.axdr_encode import (
     Null,
 )
-from custom_components.smartmeter_datacollector.dlms.crc import crc16_x25
-from custom_components.smartmeter_datacollector.dlms.framing_encode import (
+from smartmeter_devtools.framing_encode import (
     hdlc_address,
     hdlc_frame,
     hdlc_segmented,
     iec62056_21_readout,
     mbus_frames,
 )
-from custom_components.smartmeter_datacollector.dlms.load_model import Household, Snapshot
-from custom_components.smartmeter_datacollector.dlms.meter_model import LAYOUTS, Hdlc, unit_of
-from custom_components.smartmeter_datacollector.dlms.push_encode import MeterEncoder
-from custom_components.smartmeter_datacollector.dlms.readout_model import ReadoutEncoder
+from smartmeter_devtools.load_model import Household, Snapshot
+from smartmeter_devtools.meter_model import LAYOUTS, Hdlc, unit_of
+from smartmeter_devtools.push_encode import MeterEncoder
+from smartmeter_devtools.readout_model import ReadoutEncoder
 
 VECTORS = Path(__file__).parents[3] / "shared" / "vectors"
 TZ = ZoneInfo("Europe/Zurich")

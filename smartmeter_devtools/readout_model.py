@@ -11,8 +11,8 @@ import random
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
+from ._decoder import Measurement, Reading
 from .framing_encode import iec62056_21_readout
-from .models import Measurement, Reading
 from .push_encode import EncodedMessage, fill_template
 
 if TYPE_CHECKING:

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from custom_components.smartmeter_datacollector.dlms.load_model import Household
-from custom_components.smartmeter_datacollector.dlms.push_encode import MeterEncoder
-from custom_components.smartmeter_datacollector.dlms.replay import (
+from smartmeter_devtools.load_model import Household
+from smartmeter_devtools.push_encode import MeterEncoder
+from smartmeter_devtools.replay import (
     readout_from_capture,
     split_datasets,
     split_messages,

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from .cli import read_capture
+from ._decoder import (
+    ETX,
+    GBT_LAST_BLOCK,
+    GBT_TAG,
+    HDLC_FLAG,
+    HDLC_FORMAT_TYPE_3,
+    HDLC_SEGMENTED,
+    LLC_SERVER_TO_CLIENT,
+    MBUS_CI_FINAL,
+    MBUS_START,
+    STX,
+)
 from .framing_encode import iec62056_21_readout
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-
-def load_capture(path: Path) -> bytes:
-    """Bytes of a capture file: hex text (whitespace ignored) or raw binary, as `decode` reads."""
-    with path.open("rb") as source:
-        return read_capture(source)
 
 
 def _hdlc_info(frame: bytes) -> bytes:
@@ -24,7 +24,7 @@ def _hdlc_info(frame: bytes) -> bytes:
             pos += 1
         pos += 1
     info = frame[pos + 3 : -3]  # after control and HCS, before FCS and flag
-    return info[3:] if info.startswith(b"\xe6\xe7\x00") else info
+    return info.removeprefix(LLC_SERVER_TO_CLIENT)
 
 
 def split_messages(data: bytes) -> list[bytes]:
@@ -39,17 +39,21 @@ def split_messages(data: bytes) -> list[bytes]:
     pos = 0
     while pos < len(data):
         end, last, first = pos + 1, False, False
-        if data[pos] == 0x7E and pos + 2 < len(data) and data[pos + 1] >> 4 == 0xA:
+        if (
+            data[pos] == HDLC_FLAG
+            and pos + 2 < len(data)
+            and data[pos + 1] >> 4 == HDLC_FORMAT_TYPE_3
+        ):
             end = pos + 2 + (((data[pos + 1] & 0x07) << 8) | data[pos + 2])
             info = _hdlc_info(data[pos:end])
-            gbt = info[:1] == b"\xe0" and len(info) >= 4
+            gbt = info[:1] == bytes((GBT_TAG,)) and len(info) >= 4
             first = gbt and info[2:4] == b"\x00\x01"
-            last = not data[pos + 1] & 0x08 and not (gbt and not info[1] & 0x80)
-        elif data[pos] == 0x68 and pos + 6 < len(data) and data[pos + 1] == data[pos + 2]:
+            last = not data[pos + 1] & HDLC_SEGMENTED and not (gbt and not info[1] & GBT_LAST_BLOCK)
+        elif data[pos] == MBUS_START and pos + 6 < len(data) and data[pos + 1] == data[pos + 2]:
             end = pos + 6 + data[pos + 1]
-            last = bool(data[pos + 6] & 0x10)
+            last = bool(data[pos + 6] & MBUS_CI_FINAL)
         else:
-            while end < len(data) and data[end] not in (0x7E, 0x68):
+            while end < len(data) and data[end] not in (HDLC_FLAG, MBUS_START):
                 end += 1
         if first and current:
             messages.append(bytes(current))
@@ -66,7 +70,7 @@ def split_messages(data: bytes) -> list[bytes]:
 
 def readout_from_capture(data: bytes) -> bytes:
     """A readout block from captured IEC 62056-21 text, adding STX/ETX/BCC when absent."""
-    if data[:1] == b"\x02":
+    if data[:1] == bytes((STX,)):
         return data
     lines = [ln for ln in data.decode("ascii", "replace").splitlines() if ln and ln != "!"]
     return iec62056_21_readout(lines)
@@ -77,7 +81,7 @@ def split_datasets(block: bytes) -> dict[str, list[str]]:
 
     F009 starts at the first instantaneous value (C.7.x), as in the meter's own readout.
     """
-    text = block.strip(b"\x02").split(b"\x03")[0].decode("ascii", "replace")
+    text = block.strip(bytes((STX,))).split(bytes((ETX,)))[0].decode("ascii", "replace")
     lines = [ln for ln in text.splitlines() if ln and ln != "!"]
     first = next(
         (i for i, ln in enumerate(lines) if ln.split("(")[0].split(".")[1:2] == ["7"]),

@@ -12,7 +12,8 @@ from collections.abc import Callable
 from enum import Enum, auto
 import re
 
-from .framing_encode import SOH, STX, iec62056_21_block
+from ._decoder import STX
+from .framing_encode import SOH, iec62056_21_block
 from .readout_model import IDENTIFICATION
 
 NAK = b"\x15"

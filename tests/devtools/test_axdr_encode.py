@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smartmeter_datacollector.dlms.axdr_encode import (
+from smartmeter_devtools.axdr_encode import (
     Array,
     Boolean,
     CosemDateTime,

@@ -10,8 +10,7 @@ import threading
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .keys import KeyFormatError, parse_key
-from .profiles import PROFILES
+from ._decoder import PROFILES, KeyFormatError, parse_key
 from .simulator import Simulator, SimulatorConfig
 
 if TYPE_CHECKING:

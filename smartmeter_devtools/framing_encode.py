@@ -7,24 +7,29 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .crc import crc16_x25
+from ._decoder import (
+    ETX,
+    HDLC_FLAG,
+    HDLC_FORMAT_TYPE_3,
+    HDLC_MAX_LENGTH,
+    HDLC_SEGMENTED,
+    LLC_SERVER_TO_CLIENT,
+    MBUS_CI_FINAL,
+    MBUS_START,
+    MBUS_STOP,
+    STX,
+    crc16_x25,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
-HDLC_FLAG = 0x7E
-HDLC_MAX_LENGTH = 0x7FF  # 11-bit frame length field
-HDLC_SEGMENTED = 0x0800
-LLC_SERVER_TO_CLIENT = b"\xe6\xe7\x00"
 CONTROL_UI_FINAL = 0x13  # UI frame with the poll/final bit, what every observed push uses
 CONTROL_UI = 0x03  # UI without P/F: Iskraemeco's segments before the final one
 
-MBUS_START = 0x68
-MBUS_STOP = 0x16
 MBUS_SND_UD = 0x53
 MBUS_BROADCAST = 0xFF
 MBUS_MAX_DATA = 245  # L is one byte: C, A, CI, STSAP, DTSAP + 245 data bytes = 0xFA
-MBUS_CI_FINAL = 0x10
 
 
 def hdlc_address(value: int, size: int) -> bytes:
@@ -50,7 +55,8 @@ def hdlc_frame(
     length = header_len + (2 + len(info) + 2 if info else 2)
     if length > HDLC_MAX_LENGTH:
         raise ValueError(f"HDLC frame too long ({length} bytes)")
-    frame_format = 0xA000 | (HDLC_SEGMENTED if segmented else 0) | length
+    format_high = HDLC_FORMAT_TYPE_3 << 4 | (HDLC_SEGMENTED if segmented else 0)
+    frame_format = format_high << 8 | length
     header = frame_format.to_bytes(2, "big") + dest + src + bytes((control,))
     body = header
     if info:
@@ -127,9 +133,7 @@ def mbus_frames(apdu: bytes, *, max_data: int = MBUS_MAX_DATA) -> list[bytes]:
     return frames
 
 
-SOH = 0x01
-STX = 0x02
-ETX = 0x03
+SOH = 0x01  # IEC 62056-21 6.3: starts a command block; only the meter side sends it here
 
 
 def iec62056_21_block(start: int, body: bytes) -> bytes:

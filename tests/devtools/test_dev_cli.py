@@ -1,0 +1,49 @@
+"""The development command line: `bench` numbers, and `decode` through the dev entry point."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+from capture_vectors import load
+import pytest
+
+from smartmeter_devtools.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_bench_prints_throughput_latency_and_memory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The benchmark reports numbers; it asserts nothing about them."""
+    capture = load("lge450-pushlist-1")
+    (tmp_path / "x.hex").write_text(capture.data.hex())
+    (tmp_path / "x.json").write_text(json.dumps(capture.meta))
+
+    assert main(["bench", str(tmp_path), "--repeat", "3", "--per-capture", "--memory", "20"]) == 0
+    out = capsys.readouterr().out
+    assert "messages/s" in out
+    assert "median" in out
+    assert "memory" in out
+
+
+def test_bench_without_captures_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """An empty folder is a usage error."""
+    assert main(["bench", str(tmp_path)]) == 2
+    assert "no <stem>.hex" in capsys.readouterr().err
+
+
+def test_dev_module_decodes_simulates_and_benches() -> None:
+    """`python -m smartmeter_devtools` offers decode (the decoder's own), bench and simulate."""
+    result = subprocess.run(
+        [sys.executable, "-m", "smartmeter_devtools", "--help"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        check=True,
+    )
+    for command in ("decode", "bench", "simulate"):
+        assert command in result.stdout
