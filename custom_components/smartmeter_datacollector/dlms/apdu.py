@@ -79,6 +79,8 @@ def parse_notification(apdu: bytes, start: int = 0) -> tuple[Notification, int]:
 
 def _decode_body(apdu: bytes, start: int) -> tuple[Any, int]:
     """Decode a body, reusing the decoded push-object list when the meter sent it before."""
+    if start >= len(apdu):
+        raise AxdrError("notification without a body")
     count = apdu[start + 1] if start + 3 < len(apdu) else 0
     if not (
         apdu[start] == _STRUCTURE

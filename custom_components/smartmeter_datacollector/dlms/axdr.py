@@ -62,10 +62,24 @@ class AxdrError(ValueError):
     """The bytes are not one complete A-XDR value."""
 
 
+def _checked_end(data: bytes, start: int) -> int:
+    """Where a well-formed value at `start` ends, checked by our own bounded walk.
+
+    gurux trusts counts and tags: a compact array (0x13) whose structure has no columns makes it
+    append empty rows forever, and a huge claimed count makes it loop. Only values this walk
+    accepts, which costs at most one step per byte, ever reach gurux.
+    """
+    try:
+        return value_end(data, start)
+    except NeedMoreDataError as err:
+        raise AxdrError("truncated value") from err
+
+
 def decode_value(data: bytes, start: int = 0) -> tuple[Any, int]:
     """Decode the value at `start`; returns it and the index after it."""
     if start >= len(data):
         raise AxdrError("no data")
+    end = _checked_end(data, start)
     buffer = _ReadBuffer(data)
     buffer.position = start
     info = _GXDataInfo()
@@ -73,9 +87,9 @@ def decode_value(data: bytes, start: int = 0) -> tuple[Any, int]:
         value = _GXCommon.getData(_SETTINGS, buffer, info)
     except Exception as err:  # gurux raises bare Exceptions and IndexErrors on bad input
         raise AxdrError(str(err) or type(err).__name__) from err
-    if not info.complete:
+    if not info.complete or buffer.position != end:
         raise AxdrError("truncated value")
-    return value, buffer.position
+    return value, end
 
 
 # Sizes of the fixed-length A-XDR types, by tag.
@@ -164,17 +178,22 @@ def value_end(data: bytes | bytearray, start: int) -> int:
 
 def decode_sequence(data: bytes, start: int, count: int) -> tuple[list[Any], int]:
     """Decode `count` consecutive values starting at `start`; returns them and the end index."""
+    ends = []
+    index = start
+    for _ in range(count):
+        index = _checked_end(data, index)
+        ends.append(index)
     buffer = _ReadBuffer(data)
     buffer.position = start
     values = []
     try:
-        for _ in range(count):
+        for end in ends:
             info = _GXDataInfo()
             values.append(_GXCommon.getData(_SETTINGS, buffer, info))
-            if not info.complete:
+            if not info.complete or buffer.position != end:
                 raise AxdrError("truncated value")
     except AxdrError:
         raise
     except Exception as err:  # gurux raises bare Exceptions and IndexErrors on bad input
         raise AxdrError(str(err) or type(err).__name__) from err
-    return values, buffer.position
+    return values, index

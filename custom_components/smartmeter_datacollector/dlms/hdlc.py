@@ -58,7 +58,7 @@ def parse_frame(buf: bytes | bytearray, start: int) -> tuple[FrameStatus, HdlcFr
     if len(buf) - start < 3:
         return FrameStatus.INCOMPLETE, None, start + 3
     format_high = buf[start + 1]
-    if format_high >> 4 != 0xA:
+    if format_high >> 4 != FORMAT_TYPE_3:
         return FrameStatus.NOT_A_FRAME, None, start
     length = ((format_high & 0x07) << 8) | buf[start + 2]
     if length < _MIN_FRAME_LENGTH:
@@ -94,7 +94,7 @@ def parse_frame(buf: bytes | bytearray, start: int) -> tuple[FrameStatus, HdlcFr
         return FrameStatus.BAD_CHECKSUM, None, start
     frame = HdlcFrame(
         information=information,
-        segmented=bool(format_high & 0x08),
+        segmented=bool(format_high & SEGMENTED),
         control=buf[control_index],
         raw=bytes(buf[start : closing + 1]),
     )

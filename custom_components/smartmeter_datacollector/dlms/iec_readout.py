@@ -70,6 +70,11 @@ class ReadoutParser:
         self._lines: list[re.Match[str]] = []
         self.last_readout = b""
 
+    @property
+    def buffered(self) -> int:
+        """Bytes of an unfinished line."""
+        return len(self._pending)
+
     def feed(self, data: bytes) -> tuple[list[Reading], int]:
         """Parse what arrived; returns readings and how many bytes were discarded as garbage."""
         readings: list[Reading] = []

@@ -41,6 +41,10 @@ class DecoderStats:
     dropped_messages: int = 0
     unknown_layouts: int = 0
     readings: int = 0
+    # A partial multi-frame message older than a meter could take to send it (needs `now`).
+    expired_messages: int = 0
+    # Exceptions the decoder caught in itself: a bug, never the input's fault; logged at debug.
+    internal_errors: int = 0
 
     def as_dict(self) -> dict[str, int]:
         """Return the counters as a plain dict (for diagnostics and JSON)."""

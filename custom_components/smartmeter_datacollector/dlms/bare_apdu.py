@@ -1,0 +1,115 @@
+"""Finding bare APDUs in a byte stream that has no transport framing (RS485 meters, bridges).
+
+A bare APDU has no delimiter (protocol-notes §1): where one ends follows from its own structure
+(the data-notification's A-XDR body, the ciphered APDU's length field). Where one starts is
+known only at the start of the stream, right after the previous APDU, or after the line went
+quiet. After garbage the stream is hunted for a start instead, and a candidate must pass a
+strict test: a plausible header (reserved invoke-id bits clear, a real date-time or none, a
+container body; or a ciphered header with an encrypting security control) and a confirmation
+that the next APDU starts right after it (or the line goes quiet there), so a 0x0F inside a
+value is not taken for a message.
+"""
+
+from __future__ import annotations
+
+from .apdu import DATA_NOTIFICATION, notification_end
+from .axdr import AxdrError, NeedMoreDataError
+from .cipher import CIPHERED_TAGS
+from .cosem_time import DATE_TIME_LENGTH, parse_date_time
+from .framing import FrameStatus
+from .lengths import read_length
+
+TAGS = frozenset((DATA_NOTIFICATION, *CIPHERED_TAGS))
+# A bare APDU is never longer than this; waiting for more would let garbage grow the buffer.
+MAX_LENGTH = 8192
+_OCTET_STRING = 0x09
+_CONTAINERS = (0x01, 0x02)
+# Green Book long-invoke-id-and-priority: bits 24-27 are reserved (zero on every meter seen).
+_RESERVED_INVOKE_BITS = 0x0F
+_SYSTEM_TITLE_END = 10  # tag, 0x08, 8-byte system title
+_ENCRYPTED, _COMPRESSED = 0x20, 0x80
+
+
+def _plausible_notification_header(buf: bytes | bytearray, pos: int) -> FrameStatus:
+    index = pos + 5
+    if index + 1 >= len(buf):
+        return FrameStatus.INCOMPLETE
+    if buf[pos + 1] & _RESERVED_INVOKE_BITS:
+        return FrameStatus.NOT_A_FRAME
+    if buf[index] == _OCTET_STRING:
+        index += 1
+    if buf[index] == 0:
+        body = index + 1
+    elif buf[index] == DATE_TIME_LENGTH:
+        body = index + 1 + DATE_TIME_LENGTH
+        if body > len(buf):
+            return FrameStatus.INCOMPLETE
+        if parse_date_time(buf[index + 1 : body]) is None:
+            return FrameStatus.NOT_A_FRAME
+    else:
+        return FrameStatus.NOT_A_FRAME
+    if body + 1 >= len(buf):
+        return FrameStatus.INCOMPLETE
+    if buf[body] not in _CONTAINERS or buf[body + 1] == 0:
+        return FrameStatus.NOT_A_FRAME
+    return FrameStatus.FRAME
+
+
+def _ciphered_end(buf: bytes | bytearray, pos: int, strict: bool) -> tuple[FrameStatus, int]:
+    if len(buf) - pos < _SYSTEM_TITLE_END + 1:
+        return FrameStatus.INCOMPLETE, pos + _SYSTEM_TITLE_END + 1
+    parsed = read_length(buf, pos + _SYSTEM_TITLE_END)
+    if parsed is None:
+        if len(buf) - pos < _SYSTEM_TITLE_END + 5:
+            return FrameStatus.INCOMPLETE, pos + _SYSTEM_TITLE_END + 5
+        return FrameStatus.NOT_A_FRAME, pos
+    length, start = parsed
+    if buf[pos + 1] != 8 or length < 5 or start + length - pos > MAX_LENGTH:
+        return FrameStatus.NOT_A_FRAME, pos
+    if strict and start < len(buf):
+        security_control = buf[start]
+        if security_control & _COMPRESSED or not security_control & _ENCRYPTED:
+            return FrameStatus.NOT_A_FRAME, pos
+    end = start + length
+    if end > len(buf):
+        return FrameStatus.INCOMPLETE, end
+    return FrameStatus.FRAME, end
+
+
+def probe(
+    buf: bytes | bytearray, pos: int, *, strict: bool, at_gap: bool
+) -> tuple[FrameStatus, int]:
+    """Look for a bare APDU at `pos`: its status and end (for INCOMPLETE: the length needed).
+
+    `strict` is for a position found by hunting rather than known to start an APDU; `at_gap`
+    says the line went quiet after the buffered bytes, which confirms an APDU ending there.
+    """
+    tag = buf[pos]
+    if tag == DATA_NOTIFICATION:
+        if strict:
+            header = _plausible_notification_header(buf, pos)
+            if header is not FrameStatus.FRAME:
+                return header, len(buf) + 1
+        try:
+            end = notification_end(buf, pos)
+        except NeedMoreDataError:
+            if len(buf) - pos >= MAX_LENGTH:
+                return FrameStatus.NOT_A_FRAME, pos
+            return FrameStatus.INCOMPLETE, len(buf) + 1
+        except AxdrError:
+            return FrameStatus.NOT_A_FRAME, pos
+        if end - pos > MAX_LENGTH:
+            return FrameStatus.NOT_A_FRAME, pos
+        status = FrameStatus.FRAME
+    elif tag in CIPHERED_TAGS:
+        status, end = _ciphered_end(buf, pos, strict)
+        if status is not FrameStatus.FRAME:
+            return status, end
+    else:
+        return FrameStatus.NOT_A_FRAME, pos
+    if strict:
+        if end == len(buf):
+            return (FrameStatus.FRAME, end) if at_gap else (FrameStatus.INCOMPLETE, end + 1)
+        if buf[end] not in TAGS:
+            return FrameStatus.NOT_A_FRAME, pos
+    return status, end
