@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from ._decoder import add_decode_parser
 from .bench import add_bench_parser
+from .fuzz import add_fuzz_parser
 from .simulate_cli import add_parser as add_simulate_parser
 
 if TYPE_CHECKING:
@@ -23,6 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_decode_parser(commands)
     add_bench_parser(commands)
     add_simulate_parser(commands)
+    add_fuzz_parser(commands)
     return parser
 
 

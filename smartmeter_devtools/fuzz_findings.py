@@ -1,0 +1,166 @@
+"""Turn what the campaign caught into short repros: hex, profile, keys, what happened.
+
+Exceptions and lost resyncs are shrunk (delta debugging with a fresh decoder fed everything at
+once); wrong readings and slow feeds keep the last units as they were sent. At most two repros
+per signature are kept, so one bug found a thousand times is one entry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+import traceback
+from typing import TYPE_CHECKING, Any
+
+from .fuzz_guard import fresh_feed
+
+if TYPE_CHECKING:
+    from .fuzz_guard import ReadingKey
+    from .fuzz_judge import StreamRunner, _Expectation
+
+_PER_SIGNATURE = 2
+_SHRINK_BUDGET = 400
+
+
+def shrink(
+    data: bytes, still_fails: Callable[[bytes], bool], budget: int = _SHRINK_BUDGET
+) -> bytes:
+    """Remove pieces of `data` while `still_fails` holds (ddmin, bounded by `budget` tries)."""
+    parts = 2
+    while len(data) >= 2 and budget > 0:
+        size = max(1, len(data) // parts)
+        for start in range(0, len(data), size):
+            candidate = data[:start] + data[start + size :]
+            budget -= 1
+            if candidate and still_fails(candidate):
+                data = candidate
+                parts = max(parts - 1, 2)
+                break
+            if budget <= 0:
+                break
+        else:
+            if size == 1:
+                break
+            parts = min(len(data), parts * 2)
+    return data
+
+
+def _where(err: BaseException) -> str:
+    frames = traceback.extract_tb(err.__traceback__)
+    last = frames[-1] if frames else None
+    return f"{last.filename.rsplit('/', 1)[-1]}:{last.lineno}" if last else "?"
+
+
+class Findings:
+    """Collects deduplicated repros into the tally of one worker."""
+
+    def __init__(self, findings: list[dict[str, Any]]) -> None:
+        """Repros go into `findings` (the worker's tally)."""
+        self._out = findings
+        self._seen: Counter[str] = Counter()
+
+    def _add(self, signature: str, runner: StreamRunner, **entry: Any) -> None:
+        self._seen[signature] += 1
+        if self._seen[signature] > _PER_SIGNATURE:
+            return
+        stream = runner.stream
+        self._out.append(
+            {
+                "signature": signature,
+                "stream": stream.name,
+                "profile": stream.profile,
+                "framing": stream.framing,
+                "key": stream.key.hex() if stream.key else None,
+                "auth_key": stream.auth_key.hex() if stream.auth_key else None,
+                **entry,
+            }
+        )
+
+    def exception(self, runner: StreamRunner, err: BaseException, chunk: bytes, where: str) -> None:
+        """feed() or gap() raised: shrink the last units to bytes that raise in a fresh decoder."""
+        kind = type(err).__name__
+        signature = f"exception {kind} at {_where(err)} ({runner.stream.framing})"
+        if self._seen[signature] >= _PER_SIGNATURE:
+            self._seen[signature] += 1
+            return
+
+        def raises(data: bytes) -> bool:
+            try:
+                fresh_feed(runner.stream, data)
+            except (Exception, MemoryError, RecursionError) as again:  # noqa: BLE001
+                return type(again).__name__ == kind
+            return False
+
+        units = list(runner.history)
+        repro, note = b"", "not reproduced by a fresh decoder fed the last units at once"
+        for count in range(1, len(units) + 1):
+            candidate = b"".join(units[-count:])
+            if raises(candidate):
+                repro, note = (
+                    shrink(candidate, raises),
+                    "a fresh decoder fed these bytes at once raises",
+                )
+                break
+        self._add(
+            signature,
+            runner,
+            what=f"{where}() raised {kind}: {str(err)[:200]}",
+            hex=repro.hex() if repro else b"".join(units).hex(),
+            chunk=chunk.hex()[:400],
+            note=note,
+        )
+
+    def lost(self, runner: StreamRunner, expectation: _Expectation) -> None:
+        """An intact message gave no reading in time: shrink what preceded it."""
+        before = [m for m in runner.recent if m.end == expectation.start]
+        kind = before[-1].mutant.kind if before else "none"
+        signature = f"lost resync after {kind} ({runner.stream.framing})"
+        if self._seen[signature] >= _PER_SIGNATURE:
+            self._seen[signature] += 1
+            return
+        intact = runner.stream.messages[expectation.message].data
+        wanted = set(runner.expected[expectation.message])
+
+        def loses(prefix: bytes) -> bool:
+            try:
+                got = fresh_feed(runner.stream, prefix + intact)
+            except (Exception, MemoryError, RecursionError):  # noqa: BLE001
+                return False
+            return not wanted <= set(got)
+
+        prefix = before[-1].mutant.data if before else b""
+        if prefix and loses(prefix):
+            prefix, note = shrink(prefix, loses), "fed at once to a fresh decoder: no reading"
+        else:
+            note = "needs the long-lived decoder's state or the chunking"
+        self._add(
+            signature,
+            runner,
+            what="the intact message after this prefix gave no reading",
+            hex=prefix.hex(),
+            intact=intact.hex(),
+            note=note,
+        )
+
+    def wrong(self, runner: StreamRunner, key: ReadingKey, kind: str) -> None:
+        """A reading equal to no intact message sent and no allowed mutant reading."""
+        signature = f"wrong reading after {kind} ({runner.stream.framing})"
+        self._add(
+            signature,
+            runner,
+            what=f"reading {str(key)[:400]}",
+            hex=b"".join(runner.history).hex(),
+            note="the last units sent, oldest first",
+        )
+
+    def slow(self, runner: StreamRunner, chunk: bytes, spent: float) -> None:
+        """One feed() took more than 50 ms of CPU."""
+        kind = runner.recent[-1].mutant.kind if runner.recent else "none"
+        self._add(
+            f"slow feed near {kind} ({runner.stream.framing})",
+            runner,
+            what=f"feed() of {len(chunk)} bytes took {spent * 1000:.0f} ms CPU",
+            hex=b"".join(runner.history).hex(),
+            chunk=chunk.hex(),
+            note="the last units sent; the chunk is the slow feed",
+        )

@@ -1,0 +1,67 @@
+"""The decoder as the campaign calls it: a fresh one per stream, a CPU bound on every feed.
+
+A runaway feed() (an endless loop inside the A-XDR decoder) would stop the campaign; a SIGPROF
+timer turns it into an exception that is reported like any other. The timer needs a signal
+handler in the main thread, so it is armed only after `install_cpu_guard()`.
+"""
+
+from __future__ import annotations
+
+import signal
+from typing import Any
+
+from ._decoder import MeterDecoder, Reading
+from .fuzz_corpus import Stream
+
+# Far above the 50 ms a feed may take: only a feed that would otherwise never return hits it.
+HARD_LIMIT_S = 3.0
+_armed = False
+
+ReadingKey = tuple[Any, ...]
+
+
+class FeedTimeoutError(Exception):
+    """A single feed() ran longer than HARD_LIMIT_S of CPU."""
+
+
+def _expire(signum: int, frame: object) -> None:
+    raise FeedTimeoutError(f"feed() ran over {HARD_LIMIT_S:.0f} s of CPU")
+
+
+def install_cpu_guard() -> None:
+    """Arm the CPU bound from now on (call in the main thread of the process that feeds)."""
+    global _armed  # noqa: PLW0603  (one switch per process)
+    signal.signal(signal.SIGPROF, _expire)
+    _armed = True
+
+
+def bounded_feed(decoder: MeterDecoder, data: bytes) -> list[Reading]:
+    """decoder.feed(data), raising FeedTimeoutError when it runs away."""
+    if not _armed:
+        return decoder.feed(data)
+    signal.setitimer(signal.ITIMER_PROF, HARD_LIMIT_S)
+    try:
+        return decoder.feed(data)
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def reading_key(reading: Reading) -> ReadingKey:
+    """A hashable identity of a reading (its values in payload order)."""
+    return (
+        reading.meter_id,
+        reading.timestamp,
+        tuple(reading.values.items()),
+        reading.manufacturer,
+        reading.system_title,
+    )
+
+
+def new_decoder(stream: Stream) -> MeterDecoder:
+    """A decoder as a user of this stream's meter would configure it."""
+    return MeterDecoder(stream.profile, key=stream.key, auth_key=stream.auth_key)
+
+
+def fresh_feed(stream: Stream, data: bytes) -> list[ReadingKey]:
+    """Readings of a fresh decoder fed `data` at once (exceptions propagate)."""
+    return [reading_key(r) for r in bounded_feed(new_decoder(stream), data)]

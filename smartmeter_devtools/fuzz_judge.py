@@ -1,0 +1,298 @@
+"""Feed one long-lived decoder intact messages and mutants; judge every reading it emits.
+
+Rules (the module docstring of `fuzz` states them for users):
+- an intact message's expected readings are what a fresh decoder gives for it alone;
+- a reading is true when it is an intact message's expected reading, a reading of a message a
+  recent mutant was made from, or, for a vouched mutant (re-framed with valid checks, a framing
+  with no check, or a raw mutant that happens to contain a frame passing its check that is in
+  none of its source messages), a reading a fresh decoder gives for the mutant's bytes alone;
+  anything else is a wrong reading;
+- an intact message's readings must come out by the feed that delivers its last byte; for
+  framings that cannot know where a message starts (bare APDU, IEC 62056-21 text), the first
+  intact message after a mutant may be late or missed, the one after it may not.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+import random
+import time
+from typing import Any
+
+from ._decoder import HDLC_FLAG, MBUS_START, MBUS_STOP, crc16_x25
+from .fuzz_corpus import Stream
+from .fuzz_findings import Findings
+from .fuzz_guard import ReadingKey, bounded_feed, fresh_feed, new_decoder, reading_key
+from .fuzz_mutate import Mutant, mutate
+
+SLOW_FEED_S = 0.050
+_LENIENT_FRAMINGS = frozenset(("apdu", "iec62056-21"))
+_RECENT_MUTANTS = 4
+_MAX_CHUNK = 4096
+_INTACT_SHARE = 0.45
+_GAP_SHARE = 0.2
+
+
+def decode_alone(stream: Stream, data: bytes) -> list[ReadingKey]:
+    """What a fresh decoder gives for these bytes fed at once (an exception gives nothing)."""
+    try:
+        return fresh_feed(stream, data)
+    except (Exception, MemoryError, RecursionError):  # noqa: BLE001  (reported where it raised)
+        return []
+
+
+def _valid_frames(data: bytes) -> Iterable[bytes]:
+    """Every HDLC frame, M-Bus long frame and IEC 62056-21 block in `data` that passes its check."""
+    for pos, byte in enumerate(data):
+        if byte == HDLC_FLAG and pos + 3 < len(data):
+            length = ((data[pos + 1] & 0x07) << 8) | data[pos + 2]
+            end = pos + 1 + length
+            if (
+                data[pos + 1] & 0xF0 == 0xA0
+                and length >= 7
+                and end < len(data)
+                and data[end] == HDLC_FLAG
+                and crc16_x25(data[pos + 1 : end - 2])
+                == int.from_bytes(data[end - 2 : end], "little")
+            ):
+                yield data[pos : end + 1]
+        elif byte == MBUS_START and pos + 5 < len(data):
+            size = data[pos + 1]
+            end = pos + 4 + size + 2
+            if (
+                data[pos + 2] == size
+                and data[pos + 3] == MBUS_START
+                and end <= len(data)
+                and data[end - 1] == MBUS_STOP
+                and sum(data[pos + 4 : end - 2]) & 0xFF == data[end - 2]
+            ):
+                yield data[pos:end]
+        elif byte == 0x02:
+            etx = data.find(b"\x03", pos + 1)
+            if 0 < etx < len(data) - 1:
+                bcc = 0
+                for value in data[pos + 1 : etx + 1]:
+                    bcc ^= value
+                if bcc == data[etx + 1]:
+                    yield data[pos : etx + 2]
+
+
+@dataclass(slots=True)
+class _Expectation:
+    message: int
+    start: int
+    end: int
+    remaining: Counter[ReadingKey]
+    lenient: bool
+    deadline: int | None
+
+
+@dataclass(slots=True)
+class _SentMutant:
+    mutant: Mutant
+    start: int
+    end: int
+    alone: list[ReadingKey] | None = None
+    forged: bool | None = None
+
+
+@dataclass(slots=True)
+class Tally:
+    """What one worker saw; merged across workers and streams."""
+
+    mutants: Counter[str] = field(default_factory=Counter)
+    intact: int = 0
+    intact_after_mutant: int = 0
+    feeds: int = 0
+    bytes_fed: int = 0
+    exceptions: Counter[str] = field(default_factory=Counter)
+    slow_feeds: int = 0
+    worst_feed_ms: float = 0.0
+    lost: Counter[str] = field(default_factory=Counter)  # by framing
+    allowed_late: Counter[str] = field(default_factory=Counter)
+    wrong: Counter[str] = field(default_factory=Counter)  # by the mutant class nearest before it
+    vouched_readings: Counter[str] = field(default_factory=Counter)
+    source_readings: Counter[str] = field(default_factory=Counter)
+    noise_recovered: int = 0
+    findings: list[dict[str, Any]] = field(default_factory=list)
+
+    def merge(self, other: Tally) -> None:
+        """Add another tally's figures to this one."""
+        for name in ("mutants", "exceptions", "lost", "allowed_late", "wrong"):
+            getattr(self, name).update(getattr(other, name))
+        self.vouched_readings.update(other.vouched_readings)
+        self.source_readings.update(other.source_readings)
+        self.intact += other.intact
+        self.intact_after_mutant += other.intact_after_mutant
+        self.feeds += other.feeds
+        self.bytes_fed += other.bytes_fed
+        self.slow_feeds += other.slow_feeds
+        self.worst_feed_ms = max(self.worst_feed_ms, other.worst_feed_ms)
+        self.noise_recovered += other.noise_recovered
+        self.findings += other.findings
+
+
+def _chunk_size(rng: random.Random) -> int:
+    """A random read size: mostly small, sometimes a whole read of up to 4 KiB."""
+    roll = rng.random()
+    if roll < 0.3:
+        return rng.randint(1, 16)
+    if roll < 0.8:
+        return rng.randint(1, 300)
+    return rng.randint(300, _MAX_CHUNK)
+
+
+class StreamRunner:
+    """One long-lived decoder for one stream, fed unit after unit."""
+
+    def __init__(self, stream: Stream, rng: random.Random, tally: Tally, sink: Findings) -> None:
+        """Expected readings of every intact message come from fresh decoders, once."""
+        self.stream = stream
+        self.rng = rng
+        self.tally = tally
+        self.sink = sink
+        self.decoder = new_decoder(stream)
+        self.expected = [decode_alone(stream, m.data) for m in stream.messages]
+        self.intact_keys = {key for keys in self.expected for key in keys}
+        self.position = 0
+        self.pending: deque[_Expectation] = deque()
+        self.recent: deque[_SentMutant] = deque(maxlen=_RECENT_MUTANTS)
+        self.history: deque[bytes] = deque(maxlen=3)  # the last units, for repros
+        self.previous_mutant = False
+
+    def run_batch(self, units: int) -> int:
+        """Send `units` units (intact messages and mutants); return the mutants sent."""
+        data = bytearray()
+        gaps: set[int] = set()
+        sent = 0
+        for _ in range(units):
+            start = self.position + len(data)
+            if self.rng.random() < _INTACT_SHARE:
+                index = self.rng.randrange(len(self.stream.messages))
+                unit = self.stream.messages[index].data
+                if self.rng.random() < _GAP_SHARE:
+                    gaps.add(start)  # the line went quiet before this push
+                self._expect(index, start, start + len(unit))
+                self.previous_mutant = False
+            else:
+                mutant = mutate(self.rng, self.stream)
+                unit = mutant.data
+                self.tally.mutants[mutant.kind] += 1
+                self.recent.append(_SentMutant(mutant, start, start + len(unit)))
+                self.previous_mutant = True
+                sent += 1
+            for expectation in self.pending:
+                if expectation.deadline is None and expectation.end < start + len(unit):
+                    expectation.deadline = start + len(unit)
+            data += unit
+            self.history.append(bytes(unit))
+        self._feed_all(bytes(data), gaps)
+        return sent
+
+    def _expect(self, index: int, start: int, end: int) -> None:
+        lenient = self.previous_mutant and self.stream.framing in _LENIENT_FRAMINGS
+        self.tally.intact += 1
+        self.tally.intact_after_mutant += self.previous_mutant
+        if self.expected[index]:
+            self.pending.append(
+                _Expectation(
+                    index,
+                    start,
+                    end,
+                    Counter(self.expected[index]),
+                    lenient,
+                    None if lenient else end,
+                )
+            )
+
+    def _feed_all(self, data: bytes, gaps: set[int]) -> None:
+        cuts = sorted(g - self.position for g in gaps)
+        offset = 0
+        while offset < len(data):
+            if cuts and cuts[0] <= offset:
+                cuts.pop(0)
+                self._gap()
+                continue
+            end = min(offset + _chunk_size(self.rng), len(data), *cuts[:1])
+            self._feed(data[offset:end])
+            offset = end
+
+    def _gap(self) -> None:
+        try:
+            self.decoder.gap()
+        except Exception as err:  # noqa: BLE001  (the contract under test: gap() never raises)
+            self._exception(err, b"", "gap")
+
+    def _feed(self, chunk: bytes) -> None:
+        began = time.thread_time()
+        try:
+            readings = bounded_feed(self.decoder, chunk)
+        except (Exception, MemoryError, RecursionError) as err:  # noqa: BLE001  (under test)
+            self._exception(err, chunk, "feed")
+            readings = []
+        spent = time.thread_time() - began
+        self.position += len(chunk)
+        self.tally.feeds += 1
+        self.tally.bytes_fed += len(chunk)
+        self.tally.worst_feed_ms = max(self.tally.worst_feed_ms, spent * 1000)
+        if spent > SLOW_FEED_S:
+            self.tally.slow_feeds += 1
+            self.sink.slow(self, chunk, spent)
+        for reading in readings:
+            self._judge(reading_key(reading))
+        self._expire()
+
+    def _exception(self, err: BaseException, chunk: bytes, where: str) -> None:
+        name = f"{where}:{type(err).__name__}"
+        self.tally.exceptions[name] += 1
+        self.sink.exception(self, err, chunk, where)
+        # A decoder that raised may be wedged: carry on with a fresh one, forgetting what it owed.
+        self.decoder = new_decoder(self.stream)
+        self.pending.clear()
+
+    def _judge(self, key: ReadingKey) -> None:
+        for expectation in self.pending:
+            if expectation.end <= self.position and expectation.remaining[key] > 0:
+                expectation.remaining[key] -= 1
+                if not +expectation.remaining:
+                    self.pending.remove(expectation)
+                return
+        arrived = [m for m in self.recent if m.start < self.position]
+        for sent in reversed(arrived):
+            if any(key in self.expected[i] for i in sent.mutant.sources):
+                self.tally.source_readings[sent.mutant.kind] += 1
+                self.tally.noise_recovered += sent.mutant.kind == "noise_between"
+                return
+        if key in self.intact_keys:
+            return  # a repeat of an intact reading: not invented, nothing to judge
+        for sent in reversed(arrived):
+            if sent.alone is None:
+                sent.alone = decode_alone(self.stream, sent.mutant.data)
+            if key in sent.alone and self._vouched(sent):
+                self.tally.vouched_readings[sent.mutant.kind] += 1
+                return
+        kind = arrived[-1].mutant.kind if arrived else "none"
+        self.tally.wrong[kind] += 1
+        self.sink.wrong(self, key, kind)
+
+    def _vouched(self, sent: _SentMutant) -> bool:
+        if sent.mutant.vouched:
+            return True
+        if sent.forged is None:
+            genuine = {f for i in sent.mutant.sources for f in self.stream.messages[i].frames}
+            sent.forged = any(f not in genuine for f in _valid_frames(sent.mutant.data))
+        return sent.forged
+
+    def _expire(self) -> None:
+        while self.pending:
+            expectation = self.pending[0]
+            if expectation.deadline is None or expectation.deadline > self.position:
+                return
+            self.pending.popleft()
+            if expectation.lenient:
+                self.tally.allowed_late[self.stream.framing] += 1
+            else:
+                self.tally.lost[self.stream.framing] += 1
+                self.sink.lost(self, expectation)
