@@ -47,7 +47,7 @@ from typing import Any
 from .fuzz_corpus import Stream, capture_streams, encoded_streams
 from .fuzz_findings import Findings
 from .fuzz_guard import install_cpu_guard
-from .fuzz_judge import SLOW_FEED_S, StreamRunner, Tally
+from .fuzz_judge import MAX_UNITS, SLOW_FEED_S, StreamRunner, Tally
 
 DEFAULT_VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
 _WARM_UP_SHARE = 0.1  # memory is measured from here to the end (imports and caches settle first)
@@ -134,7 +134,7 @@ def run_job(job: Job) -> JobResult:
             rss_start = _rss()
             traced_start = tracemalloc.get_traced_memory()[0] if job.trace_memory else None
         runner = rng.choice(runners)
-        units = rng.randint(2, 8)
+        units = rng.randint(2, MAX_UNITS)
         if job.mutants is not None:
             units = min(units, job.mutants - sent + 1)
         sent += runner.run_batch(units)
@@ -201,7 +201,10 @@ def report(results: list[JobResult], seed: int, wall: float) -> tuple[str, bool]
             f" (allowed for apdu/iec): {_counts(total.allowed_late)}"
         ),
         f"wrong readings: {wrong} (by the mutant before them: {_counts(total.wrong)})",
-        f"vouched mutant readings (not errors): {_counts(total.vouched_readings)}",
+        (
+            f"vouched mutant readings (not errors): {_counts(total.vouched_readings)};"
+            f" stitched from genuine frames: {total.stitched_readings}"
+        ),
         (
             f"mutants that gave their source's reading: {_counts(total.source_readings)};"
             f" noise between frames survived: {total.noise_recovered} of {noise}"
@@ -227,7 +230,17 @@ def write_findings(path: Path, results: list[JobResult], seed: int) -> int:
                 continue
             seen.add(entry["signature"])
             out.write(f"\n## {entry['signature']} (seed {seed}, stream {entry['stream']})\n")
-            for name in ("profile", "key", "auth_key", "what", "note", "hex", "intact", "chunk"):
+            for name in (
+                "profile",
+                "key",
+                "auth_key",
+                "what",
+                "note",
+                "hex",
+                "intact",
+                "feeds",
+                "chunk",
+            ):
                 if entry.get(name):
                     out.write(f"- {name}: `{entry[name]}`\n")
     return len(seen)

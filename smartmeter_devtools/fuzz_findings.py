@@ -12,7 +12,7 @@ from collections.abc import Callable
 import traceback
 from typing import TYPE_CHECKING, Any
 
-from .fuzz_guard import fresh_feed
+from .fuzz_guard import bounded_feed, fresh_feed, new_decoder, reading_key
 
 if TYPE_CHECKING:
     from .fuzz_guard import ReadingKey
@@ -43,6 +43,21 @@ def shrink(
                 break
             parts = min(len(data), parts * 2)
     return data
+
+
+def _replay_loses(
+    runner: StreamRunner, log: list[tuple[int, bytes, float | None, bool]], wanted: set[ReadingKey]
+) -> bool:
+    decoder = new_decoder(runner.stream)
+    got: list[ReadingKey] = []
+    try:
+        for _, chunk, now, gap in log:
+            if gap:
+                got += [reading_key(r) for r in decoder.gap() or []]
+            got += [reading_key(r) for r in bounded_feed(decoder, chunk, now)]
+    except (Exception, MemoryError, RecursionError):  # noqa: BLE001
+        return False
+    return not wanted <= set(got)
 
 
 def _where(err: BaseException) -> str:
@@ -129,16 +144,38 @@ class Findings:
             return not wanted <= set(got)
 
         prefix = before[-1].mutant.data if before else b""
+        feeds = ""
         if prefix and loses(prefix):
             prefix, note = shrink(prefix, loses), "fed at once to a fresh decoder: no reading"
         else:
-            note = "needs the long-lived decoder's state or the chunking"
+            # Replay from the mutant before the message, else from the oldest recent mutant.
+            starts = [before[-1].start if before else expectation.start]
+            starts += [m.start for m in runner.arrived_mutants()[:1]]
+            log: list[tuple[int, bytes, float | None, bool]] = []
+            for start in starts:
+                log = [f for f in runner.feed_log if f[0] + len(f[1]) > start]
+                if log and _replay_loses(runner, log, wanted):
+                    break
+            else:
+                log = []
+            prefix = b"".join(f[1] for f in log)[: expectation.start - log[0][0]] if log else b""
+            if log:
+                note = (
+                    "a fresh decoder fed exactly these chunks (bytes@now; G = gap() first) loses it"
+                )
+                feeds = " ".join(
+                    f"{'G' if gap else ''}{len(chunk)}@{now if now is None else round(now, 4)}"
+                    for _, chunk, now, gap in log
+                )
+            else:
+                note = "needs the long-lived decoder's earlier state"
         self._add(
             signature,
             runner,
             what="the intact message after this prefix gave no reading",
             hex=prefix.hex(),
             intact=intact.hex(),
+            feeds=feeds,
             note=note,
         )
 
@@ -155,7 +192,8 @@ class Findings:
 
     def slow(self, runner: StreamRunner, chunk: bytes, spent: float) -> None:
         """One feed() took more than 50 ms of CPU."""
-        kind = runner.recent[-1].mutant.kind if runner.recent else "none"
+        arrived = runner.arrived_mutants()
+        kind = arrived[-1].mutant.kind if arrived else "none"
         self._add(
             f"slow feed near {kind} ({runner.stream.framing})",
             runner,

@@ -35,15 +35,20 @@ def install_cpu_guard() -> None:
     _armed = True
 
 
-def bounded_feed(decoder: MeterDecoder, data: bytes) -> list[Reading]:
-    """decoder.feed(data), raising FeedTimeoutError when it runs away."""
+def bounded_feed(decoder: MeterDecoder, data: bytes, now: float | None = None) -> list[Reading]:
+    """decoder.feed(data[, now]), raising FeedTimeoutError when it runs away."""
     if not _armed:
-        return decoder.feed(data)
+        return _feed(decoder, data, now)
     signal.setitimer(signal.ITIMER_PROF, HARD_LIMIT_S)
     try:
-        return decoder.feed(data)
+        return _feed(decoder, data, now)
     finally:
         signal.setitimer(signal.ITIMER_PROF, 0)
+
+
+def _feed(decoder: MeterDecoder, data: bytes, now: float | None) -> list[Reading]:
+    # Decoders before the time rules (issue 8) take no `now`; the campaign runs against both.
+    return decoder.feed(data) if now is None else decoder.feed(data, now)
 
 
 def reading_key(reading: Reading) -> ReadingKey:

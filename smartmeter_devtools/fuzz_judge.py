@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections import Counter, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+import inspect
 import random
 import time
 from typing import Any
@@ -30,9 +31,14 @@ from .fuzz_mutate import Mutant, mutate
 SLOW_FEED_S = 0.050
 _LENIENT_FRAMINGS = frozenset(("apdu", "iec62056-21"))
 _RECENT_MUTANTS = 4
+MAX_UNITS = 8  # units per batch
 _MAX_CHUNK = 4096
 _INTACT_SHARE = 0.45
-_GAP_SHARE = 0.2
+_GAP_SHARE = 0.1
+# Units usually arrive one push interval apart; this share arrives right after the one before
+# (a noise burst just before a push, a meter that resends at once).
+_BACK_TO_BACK = 0.3
+_TAIL = 32768  # bytes kept for judging readings stitched from genuine frames
 
 
 def decode_alone(stream: Stream, data: bytes) -> list[ReadingKey]:
@@ -116,6 +122,7 @@ class Tally:
     vouched_readings: Counter[str] = field(default_factory=Counter)
     source_readings: Counter[str] = field(default_factory=Counter)
     noise_recovered: int = 0
+    stitched_readings: int = 0
     findings: list[dict[str, Any]] = field(default_factory=list)
 
     def merge(self, other: Tally) -> None:
@@ -131,6 +138,7 @@ class Tally:
         self.slow_feeds += other.slow_feeds
         self.worst_feed_ms = max(self.worst_feed_ms, other.worst_feed_ms)
         self.noise_recovered += other.noise_recovered
+        self.stitched_readings += other.stitched_readings
         self.findings += other.findings
 
 
@@ -158,17 +166,33 @@ class StreamRunner:
         self.intact_keys = {key for keys in self.expected for key in keys}
         self.position = 0
         self.pending: deque[_Expectation] = deque()
-        self.recent: deque[_SentMutant] = deque(maxlen=_RECENT_MUTANTS)
+        # Mutants of the batch being fed, plus the last ones already fed (see arrived_mutants).
+        self.recent: deque[_SentMutant] = deque(maxlen=_RECENT_MUTANTS + MAX_UNITS)
         self.history: deque[bytes] = deque(maxlen=3)  # the last units, for repros
         self.previous_mutant = False
+        # Simulated line time, passed as `now` when the decoder takes it: bytes arrive at the
+        # meter's line speed and units a push interval apart (or back to back).
+        self.timed = "now" in inspect.signature(self.decoder.feed).parameters
+        self.clock = 1000.0
+        serial = self.decoder.profile.serial
+        bits = 1 + serial.bytesize + (serial.parity != "N") + serial.stopbits
+        self.byte_time = bits / serial.baudrate
+        self.interval = self.decoder.profile.push_interval
+        self.tail = bytearray()
+        # (stream position, chunk, now, gap() before it): to replay a lost message for its repro.
+        self.feed_log: deque[tuple[int, bytes, float | None, bool]] = deque(maxlen=256)
+        self._gap_before = False
 
     def run_batch(self, units: int) -> int:
         """Send `units` units (intact messages and mutants); return the mutants sent."""
         data = bytearray()
         gaps: set[int] = set()
+        pauses: dict[int, float] = {}
         sent = 0
         for _ in range(units):
             start = self.position + len(data)
+            if self.rng.random() >= _BACK_TO_BACK:
+                pauses[start] = self.interval
             if self.rng.random() < _INTACT_SHARE:
                 index = self.rng.randrange(len(self.stream.messages))
                 unit = self.stream.messages[index].data
@@ -188,7 +212,7 @@ class StreamRunner:
                     expectation.deadline = start + len(unit)
             data += unit
             self.history.append(bytes(unit))
-        self._feed_all(bytes(data), gaps)
+        self._feed_all(bytes(data), gaps, pauses)
         return sent
 
     def _expect(self, index: int, start: int, end: int) -> None:
@@ -207,33 +231,46 @@ class StreamRunner:
                 )
             )
 
-    def _feed_all(self, data: bytes, gaps: set[int]) -> None:
-        cuts = sorted(g - self.position for g in gaps)
+    def _feed_all(self, data: bytes, gaps: set[int], pauses: dict[int, float]) -> None:
+        base = self.position
+        cuts = sorted({p - base for p in (*gaps, *pauses)})
         offset = 0
         while offset < len(data):
-            if cuts and cuts[0] <= offset:
-                cuts.pop(0)
-                self._gap()
-                continue
+            while cuts and cuts[0] <= offset:
+                cut = cuts.pop(0)
+                self.clock += pauses.get(base + cut, 0.0)
+                if base + cut in gaps:
+                    self._gap()
             end = min(offset + _chunk_size(self.rng), len(data), *cuts[:1])
             self._feed(data[offset:end])
             offset = end
 
     def _gap(self) -> None:
         try:
-            self.decoder.gap()
+            self._gap_before = True
+            readings = self.decoder.gap() or []
         except Exception as err:  # noqa: BLE001  (the contract under test: gap() never raises)
             self._exception(err, b"", "gap")
+            return
+        for reading in readings:
+            self._judge(reading_key(reading))
 
     def _feed(self, chunk: bytes) -> None:
+        self.clock += len(chunk) * self.byte_time
         began = time.thread_time()
         try:
-            readings = bounded_feed(self.decoder, chunk)
+            readings = bounded_feed(self.decoder, chunk, self.clock if self.timed else None)
         except (Exception, MemoryError, RecursionError) as err:  # noqa: BLE001  (under test)
             self._exception(err, chunk, "feed")
             readings = []
         spent = time.thread_time() - began
+        self.feed_log.append(
+            (self.position, chunk, self.clock if self.timed else None, self._gap_before)
+        )
+        self._gap_before = False
         self.position += len(chunk)
+        self.tail += chunk
+        del self.tail[:-_TAIL]
         self.tally.feeds += 1
         self.tally.bytes_fed += len(chunk)
         self.tally.worst_feed_ms = max(self.tally.worst_feed_ms, spent * 1000)
@@ -259,7 +296,7 @@ class StreamRunner:
                 if not +expectation.remaining:
                     self.pending.remove(expectation)
                 return
-        arrived = [m for m in self.recent if m.start < self.position]
+        arrived = self.arrived_mutants()
         for sent in reversed(arrived):
             if any(key in self.expected[i] for i in sent.mutant.sources):
                 self.tally.source_readings[sent.mutant.kind] += 1
@@ -273,9 +310,17 @@ class StreamRunner:
             if key in sent.alone and self._vouched(sent):
                 self.tally.vouched_readings[sent.mutant.kind] += 1
                 return
+        if key in decode_alone(self.stream, b"".join(_valid_frames(bytes(self.tail)))):
+            # Every frame it came from passed its check; only bytes between frames were dropped.
+            self.tally.stitched_readings += 1
+            return
         kind = arrived[-1].mutant.kind if arrived else "none"
         self.tally.wrong[kind] += 1
         self.sink.wrong(self, key, kind)
+
+    def arrived_mutants(self) -> list[_SentMutant]:
+        """The last mutants whose first byte has been fed, oldest first."""
+        return [m for m in self.recent if m.start < self.position][-_RECENT_MUTANTS:]
 
     def _vouched(self, sent: _SentMutant) -> bool:
         if sent.mutant.vouched:
