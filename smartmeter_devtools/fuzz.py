@@ -135,9 +135,7 @@ def run_job(job: Job) -> JobResult:
             traced_start = tracemalloc.get_traced_memory()[0] if job.trace_memory else None
         runner = rng.choice(runners)
         units = rng.randint(2, MAX_UNITS)
-        if job.mutants is not None:
-            units = min(units, job.mutants - sent + 1)
-        sent += runner.run_batch(units)
+        sent += runner.run_batch(units, None if job.mutants is None else job.mutants - sent)
         max_buffered = max(max_buffered, runner.decoder.buffered)
     traced_growth = None
     if job.trace_memory:

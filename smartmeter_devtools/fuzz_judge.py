@@ -183,7 +183,7 @@ class StreamRunner:
         self.feed_log: deque[tuple[int, bytes, float | None, bool]] = deque(maxlen=256)
         self._gap_before = False
 
-    def run_batch(self, units: int) -> int:
+    def run_batch(self, units: int, max_mutants: int | None = None) -> int:
         """Send `units` units (intact messages and mutants); return the mutants sent."""
         data = bytearray()
         gaps: set[int] = set()
@@ -193,7 +193,8 @@ class StreamRunner:
             start = self.position + len(data)
             if self.rng.random() >= _BACK_TO_BACK:
                 pauses[start] = self.interval
-            if self.rng.random() < _INTACT_SHARE:
+            budget_left = max_mutants is None or sent < max_mutants
+            if self.rng.random() < _INTACT_SHARE or not budget_left:
                 index = self.rng.randrange(len(self.stream.messages))
                 unit = self.stream.messages[index].data
                 if self.rng.random() < _GAP_SHARE:
