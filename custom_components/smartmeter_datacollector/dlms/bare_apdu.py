@@ -3,10 +3,10 @@
 A bare APDU has no delimiter (protocol-notes §1): where one ends follows from its own structure
 (the data-notification's A-XDR body, the ciphered APDU's length field). Where one starts is
 known only at the start of the stream, right after the previous APDU, or after the line went
-quiet. After garbage the stream is hunted for a start instead, and a candidate must pass a
-strict test: a plausible header (reserved invoke-id bits clear, a real date-time or none, a
-container body; or a ciphered header with an encrypting security control) and a confirmation
-that the next APDU starts right after it (or the line goes quiet there), so a 0x0F inside a
+quiet. Every APDU must have a plausible header (reserved invoke-id bits clear, a real date-time
+or none, a container body; or a ciphered header with an encrypting security control). After
+garbage the stream is hunted for a start, and a candidate found that way must also be confirmed
+by the next APDU starting right after it (or by the line going quiet there), so a 0x0F inside a
 value is not taken for a message.
 """
 
@@ -55,7 +55,7 @@ def _plausible_notification_header(buf: bytes | bytearray, pos: int) -> FrameSta
     return FrameStatus.FRAME
 
 
-def _ciphered_end(buf: bytes | bytearray, pos: int, strict: bool) -> tuple[FrameStatus, int]:
+def _ciphered_end(buf: bytes | bytearray, pos: int) -> tuple[FrameStatus, int]:
     if len(buf) - pos < _SYSTEM_TITLE_END + 1:
         return FrameStatus.INCOMPLETE, pos + _SYSTEM_TITLE_END + 1
     parsed = read_length(buf, pos + _SYSTEM_TITLE_END)
@@ -66,7 +66,7 @@ def _ciphered_end(buf: bytes | bytearray, pos: int, strict: bool) -> tuple[Frame
     length, start = parsed
     if buf[pos + 1] != 8 or length < 5 or start + length - pos > MAX_LENGTH:
         return FrameStatus.NOT_A_FRAME, pos
-    if strict and start < len(buf):
+    if start < len(buf):
         security_control = buf[start]
         if security_control & _COMPRESSED or not security_control & _ENCRYPTED:
             return FrameStatus.NOT_A_FRAME, pos
@@ -81,15 +81,15 @@ def probe(
 ) -> tuple[FrameStatus, int]:
     """Look for a bare APDU at `pos`: its status and end (for INCOMPLETE: the length needed).
 
-    `strict` is for a position found by hunting rather than known to start an APDU; `at_gap`
-    says the line went quiet after the buffered bytes, which confirms an APDU ending there.
+    Every candidate needs a plausible header. `strict` is for a position found by hunting
+    rather than known to start an APDU: such a candidate also needs the next APDU to start right
+    after it, or `at_gap` (the line went quiet after the buffered bytes) to confirm its end.
     """
     tag = buf[pos]
     if tag == DATA_NOTIFICATION:
-        if strict:
-            header = _plausible_notification_header(buf, pos)
-            if header is not FrameStatus.FRAME:
-                return header, len(buf) + 1
+        header = _plausible_notification_header(buf, pos)
+        if header is not FrameStatus.FRAME:
+            return header, len(buf) + 1
         try:
             end = notification_end(buf, pos)
         except NeedMoreDataError:
@@ -102,7 +102,7 @@ def probe(
             return FrameStatus.NOT_A_FRAME, pos
         status = FrameStatus.FRAME
     elif tag in CIPHERED_TAGS:
-        status, end = _ciphered_end(buf, pos, strict)
+        status, end = _ciphered_end(buf, pos)
         if status is not FrameStatus.FRAME:
             return status, end
     else:
@@ -110,6 +110,20 @@ def probe(
     if strict:
         if end == len(buf):
             return (FrameStatus.FRAME, end) if at_gap else (FrameStatus.INCOMPLETE, end + 1)
-        if buf[end] not in TAGS:
+        follower = _plausible_start(buf, end)
+        if follower is FrameStatus.INCOMPLETE:
+            return (FrameStatus.FRAME, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
+        if follower is not FrameStatus.FRAME:
             return FrameStatus.NOT_A_FRAME, pos
     return status, end
+
+
+def _plausible_start(buf: bytes | bytearray, pos: int) -> FrameStatus:
+    """Whether another APDU's header starts at `pos` (FRAME), may (INCOMPLETE) or cannot."""
+    tag = buf[pos]
+    if tag == DATA_NOTIFICATION:
+        return _plausible_notification_header(buf, pos)
+    if tag not in CIPHERED_TAGS:
+        return FrameStatus.NOT_A_FRAME
+    status, _ = _ciphered_end(buf, pos)
+    return FrameStatus.FRAME if status is FrameStatus.INCOMPLETE else status

@@ -78,11 +78,13 @@ class MeterDecoder:
         self.stats = DecoderStats()
         self._recent: deque[bytes] = deque(maxlen=_RECENT_FRAMES)
         self._scanner = FrameScanner(self.stats)
-        self._assembler = MessageAssembler(
-            self.stats,
-            default_max_message_age(self.profile) if max_message_age is None else max_message_age,
+        self.max_message_age = (
+            default_max_message_age(self.profile) if max_message_age is None else max_message_age
         )
-        self._readout = ReadoutParser(tz) if self.profile.framing == "iec62056-21" else None
+        self._assembler = MessageAssembler(self.stats, self.max_message_age)
+        self._readout = (
+            ReadoutParser(tz, self.stats) if self.profile.framing == "iec62056-21" else None
+        )
         self._readings: list[Reading] = []
         self._last_feed: float | None = None
 
@@ -156,8 +158,7 @@ class MeterDecoder:
 
     def _feed_readout(self, data: bytes) -> None:
         assert self._readout is not None  # noqa: S101  # only called for readout profiles
-        readings, discarded = self._readout.feed(data)
-        self.stats.bytes_discarded += discarded
+        readings = self._readout.feed(data)
         if readings:
             self._recent.append(self._readout.last_readout)
         self._readings.extend(readings)

@@ -1,9 +1,16 @@
 """IEC 62056-21 mode C readouts (Siemens TD-3511): ASCII data lines to a Reading.
 
-A readout is `/ident CR LF STX data-lines ! CR LF ETX BCC`; the data lines look like
-`1.8.0(31550.191*kWh)`. Only codes in the map below become values, as in the seed tool: the
+A readout is `/ident CR LF STX data-lines ! CR LF ETX BCC` (IEC 62056-21 6.3); the data lines look
+like `1.8.0(31550.191*kWh)`. Only codes in the map below become values, as in the seed tool: the
 meter's other lines (status words, error registers, edited codes) are not physical readings.
 Units with a k prefix are converted to base units so consumers see what DLMS meters send.
+
+Nothing in a readout is trusted until all of it checks out: the block check character when the
+readout comes framed (STX ... ETX BCC, clause 6.3.2), and the syntax of every line (clause 6.5
+data sets; a mapped register must hold a number with a known unit, date and time must be real).
+One bad line rejects the whole readout: a reading with a value missing or garbled would be
+wrong, not merely late. Text without STX/ETX (what the session hands on after checking each
+block's BCC itself) can only be checked line by line.
 """
 
 from __future__ import annotations
@@ -12,13 +19,21 @@ from datetime import datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 import re
 
-from .models import Measurement, Reading
+from .models import DecoderStats, Measurement, Reading
 
 STX, ETX = 0x02, 0x03
+_LF = 0x0A
 _END_OF_DATA = "!"
+_IDENTIFICATION = "/"
 _MAX_LINE = 256
 _MAX_LINES = 512
-_LINE = re.compile(r"^(?P<code>[0-9A-Za-z:.\-*]+)\((?P<value>[^()*]*)(?:\*(?P<unit>[^()]*))?\)")
+# Clause 6.5: address (OBIS value groups, optionally A-B: and *F), then one or more "(value*unit)".
+_LINE = re.compile(
+    r"(?P<code>(?:\d{1,3}-\d{1,3}:)?[0-9A-Z]{1,3}(?:\.[0-9A-Z]{1,3}){1,2}(?:\*\d{1,3})?)"
+    r"\((?P<value>[\x20\x22-\x27\x2b-\x2e\x30-\x7e]{0,128})(?:\*(?P<unit>[A-Za-z]{1,8}))?\)"
+    r"(?:\([\x20\x22-\x27\x2b-\x2e\x30-\x7e]{0,128}(?:\*[A-Za-z]{1,8})?\))*"
+)
+_NUMBER = re.compile(r"-?\d{1,15}(?:\.\d{1,9})?")
 _UNITS: dict[str, tuple[str, int]] = {
     "kwh": ("Wh", 1000),
     "wh": ("Wh", 1),
@@ -42,6 +57,8 @@ _MAPPED = frozenset(
     + ["81.7.4", "81.7.15", "81.7.26", "13.7.0"]
 )
 _METER_ID_CODES = ("0.0.0", "C.1.0")
+_METER_ID = re.compile(r"[0-9A-Za-z\-]{1,32}")
+_TIME, _DATE = "0.9.1", "0.9.2"
 
 
 def _normalise_code(code: str) -> str:
@@ -53,107 +70,191 @@ def _normalise_code(code: str) -> str:
     return ".".join(parts[:3])
 
 
-def _number(text: str) -> Decimal | None:
+def _measurement(value: str, unit: str) -> Measurement | None:
+    """A mapped register's value in base units; None when it is not a number with a known unit."""
+    if not _NUMBER.fullmatch(value) or unit.lower() not in _UNITS:
+        return None
     try:
-        return Decimal(text)
+        number = Decimal(value)
     except InvalidOperation:
         return None
+    base_unit, factor = _UNITS[unit.lower()]
+    scaled = number * factor
+    return Measurement(
+        int(scaled) if scaled == scaled.to_integral_value() else float(scaled), base_unit
+    )
+
+
+class _Readout:
+    """The lines of one readout so far, interpreted as they arrive."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Measurement] = {}
+        self.meter_id: str | None = None
+        self.time_text: str | None = None
+        self.date_text: str | None = None
+        self.lines: list[str] = []
+        self.bad = False
+
+    def add(self, text: str) -> None:
+        """Interpret one data line; any line that does not check out spoils the readout."""
+        match = _LINE.fullmatch(text)
+        if match is None or len(self.lines) >= _MAX_LINES:
+            self.bad = True
+            return
+        self.lines.append(text)
+        code = _normalise_code(match["code"])
+        value, unit = match["value"], match["unit"] or ""
+        if code in _METER_ID_CODES:
+            if not _METER_ID.fullmatch(value):
+                self.bad = True
+            self.meter_id = self.meter_id or value
+        elif code == _TIME:
+            self.time_text = self.time_text or value
+        elif code == _DATE:
+            self.date_text = self.date_text or value
+        elif code in _MAPPED:
+            key = f"1-0:{code}"
+            measurement = _measurement(value, unit)
+            if measurement is None or key in self.values:
+                self.bad = True
+            else:
+                self.values[key] = measurement
+
+    def reading(self, zone: tzinfo | None) -> Reading | None:
+        if self.bad or (self.meter_id is None and not self.values):
+            return None
+        timestamp = None
+        if self.date_text or self.time_text:
+            try:
+                # The meter's wall time; the zone is the caller's, attached below.
+                naive = datetime.strptime(  # noqa: DTZ007
+                    f"{self.date_text} {self.time_text}", "%y-%m-%d %H:%M:%S"
+                )
+            except ValueError:
+                return None
+            timestamp = naive if zone is None else naive.replace(tzinfo=zone)
+        return Reading(meter_id=self.meter_id, timestamp=timestamp, values=self.values)
 
 
 class ReadoutParser:
-    """Collects data lines until the end-of-data line, then emits one reading."""
+    """Collects data lines until the end-of-data line, then emits one reading if it checks out."""
 
-    def __init__(self, local_zone: tzinfo | None) -> None:
-        """Start with an empty readout."""
+    def __init__(self, local_zone: tzinfo | None, stats: DecoderStats) -> None:
+        """Start outside any readout."""
         self._zone = local_zone
-        self._pending = bytearray()
-        self._lines: list[re.Match[str]] = []
+        self._stats = stats
+        self._line = bytearray()
+        self._readout: _Readout | None = None
+        self._framed = False  # inside STX ... ETX
+        self._bcc = 0
+        self._await_bcc = False
+        self._finished: _Readout | None = None  # "!" seen in a framed readout: waiting for BCC
+        self._garbage = False  # a bad line since the last readout ended: the next one is suspect
         self.last_readout = b""
 
     @property
     def buffered(self) -> int:
         """Bytes of an unfinished line."""
-        return len(self._pending)
+        return len(self._line)
 
-    def feed(self, data: bytes) -> tuple[list[Reading], int]:
-        """Parse what arrived; returns readings and how many bytes were discarded as garbage."""
+    def feed(self, data: bytes) -> list[Reading]:
+        """Parse what arrived; returns the readings of readouts that checked out."""
         readings: list[Reading] = []
-        discarded = 0
-        self._pending += data
-        while (end := self._pending.find(b"\n")) >= 0:
-            raw = bytes(self._pending[:end])
-            del self._pending[: end + 1]
-            # ETX and the block check character end a readout; the next one's STX follows them
-            # on the same "line", before its first data line.
-            if (etx := raw.find(ETX)) >= 0:
-                raw = raw[etx + 2 :]
-            if (stx := raw.find(STX)) >= 0:
-                raw = raw[stx + 1 :]
-            line = raw.strip(b"\r ")
-            try:
-                text = line.decode("ascii")
-            except UnicodeDecodeError:
-                discarded += len(raw) + 1
+        for byte in data:
+            if self._await_bcc:
+                self._await_bcc = False
+                self._end_block(byte == self._bcc, readings)
                 continue
-            if text.startswith(_END_OF_DATA):
-                reading = self._finish()
-                if reading is not None:
-                    readings.append(reading)
-                continue
-            match = _LINE.match(text)
-            if match and len(self._lines) < _MAX_LINES:
-                self._lines.append(match)
-            elif text and not text.startswith("/"):
-                discarded += len(raw) + 1
-        if len(self._pending) > _MAX_LINE:
-            discarded += len(self._pending)
-            self._pending.clear()
-        return readings, discarded
+            if self._framed:
+                self._bcc ^= byte
+            if byte == STX:
+                self._start(framed=True)
+            elif byte == ETX and self._framed:
+                self._await_bcc = True
+            elif byte == _LF:
+                self._on_line(readings)
+            elif len(self._line) < _MAX_LINE:
+                self._line.append(byte)
+            else:
+                self._stats.bytes_discarded += 1
+                self._spoil()
+        return readings
 
-    def _finish(self) -> Reading | None:
-        lines, self._lines = self._lines, []
-        self.last_readout = "\r\n".join(match.string for match in lines).encode()
-        values: dict[str, Measurement] = {}
-        meter_id: str | None = None
-        time_text = date_text = None
-        for match in lines:
-            code = _normalise_code(match["code"])
-            value, unit = match["value"], (match["unit"] or "").strip()
-            if code in _METER_ID_CODES and meter_id is None:
-                meter_id = value
-            elif code == "0.9.1":
-                time_text = time_text or value
-            elif code == "0.9.2":
-                date_text = date_text or value
-            elif code in _MAPPED and f"1-0:{code}" not in values:
-                measurement = self._measurement(value, unit)
-                if measurement is not None:
-                    values[f"1-0:{code}"] = measurement
-        if meter_id is None and not values:
-            return None
-        return Reading(
-            meter_id=meter_id,
-            timestamp=self._timestamp(date_text, time_text),
-            values=values,
-        )
+    def _start(self, *, framed: bool) -> None:
+        """A new readout begins; an unfinished one before it is dropped."""
+        if self._readout is not None and self._readout.lines:
+            self._stats.dropped_messages += 1
+        self._readout = _Readout()
+        self._finished = None
+        self._framed = framed
+        self._bcc = 0
+        self._garbage = False
+        self._line.clear()
 
-    @staticmethod
-    def _measurement(value: str, unit: str) -> Measurement | None:
-        number = _number(value)
-        if number is None:
-            return None
-        base_unit, factor = _UNITS.get(unit.lower(), (unit or None, 1))
-        scaled = number * factor
-        return Measurement(
-            int(scaled) if scaled == scaled.to_integral_value() else float(scaled), base_unit
-        )
+    def _spoil(self) -> None:
+        if self._readout is not None:
+            self._readout.bad = True
+        else:
+            self._garbage = True
 
-    def _timestamp(self, date_text: str | None, time_text: str | None) -> datetime | None:
-        if not date_text or not time_text:
-            return None
-        try:
-            # The meter's wall time; the zone is the caller's, attached below.
-            naive = datetime.strptime(f"{date_text} {time_text}", "%y-%m-%d %H:%M:%S")  # noqa: DTZ007
-        except ValueError:
-            return None
-        return naive if self._zone is None else naive.replace(tzinfo=self._zone)
+    def _on_line(self, readings: list[Reading]) -> None:
+        raw = bytes(self._line)
+        self._line.clear()
+        text = raw.rstrip(b"\r").decode("ascii", "replace")
+        if not text:
+            return
+        if text.startswith(_IDENTIFICATION):
+            # The identification message precedes the data block (clause 6.3.2).
+            if self._readout is not None and self._readout.lines:
+                self._stats.dropped_messages += 1
+            self._readout = None
+            self._garbage = False
+            return
+        if text == _END_OF_DATA:
+            self._end_of_data(readings)
+            return
+        if self._readout is None:
+            if _LINE.fullmatch(text) is None:
+                # Outside any readout: noise, but it may have eaten the next readout's first line.
+                self._stats.bytes_discarded += len(raw) + 1
+                self._garbage = True
+                return
+            self._readout = _Readout()
+            self._readout.bad = self._garbage
+        elif _normalise_code(text.split("(", 1)[0]) in _METER_ID_CODES and self._readout.lines:
+            # The meter number opens a readout: the lines before it were a readout cut short.
+            self._start(framed=self._framed)
+        self._readout.add(text)
+        if self._readout.bad:
+            self._stats.bytes_discarded += len(raw) + 1
+
+    def _end_of_data(self, readings: list[Reading]) -> None:
+        readout, self._readout = self._readout, None
+        if readout is None:
+            return
+        if self._framed:
+            self._finished = readout  # trusted only once ETX and a matching BCC follow
+            return
+        self._emit(readout, readings)
+
+    def _end_block(self, bcc_ok: bool, readings: list[Reading]) -> None:
+        finished, self._finished = self._finished, None
+        self._framed = False
+        if not bcc_ok:
+            self._stats.crc_errors += 1
+            if finished is not None or self._readout is not None:
+                self._stats.dropped_messages += 1
+            self._readout = None
+            return
+        if finished is not None:
+            self._emit(finished, readings)
+
+    def _emit(self, readout: _Readout, readings: list[Reading]) -> None:
+        self._garbage = False
+        reading = readout.reading(self._zone)
+        if reading is None:
+            self._stats.dropped_messages += 1
+            return
+        self.last_readout = "\r\n".join(readout.lines).encode()
+        readings.append(reading)

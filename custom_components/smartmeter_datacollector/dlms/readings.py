@@ -49,6 +49,10 @@ def _measurement(entry: Entry, scalers: Mapping[str, float]) -> Measurement | No
         return None if text is None else Measurement(text, None)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
+    if isinstance(value, int) and _is_identifier_code(entry.obis):
+        # Kamstrup sends its meter number (1-1:0.0.1, 1-1:0.0.0) as double-long-unsigned: a number
+        # that names the meter is still a name, so it is reported as its decimal string.
+        return Measurement(str(int(value)), None)
     number: int | float = float(value) if isinstance(value, float) else int(value)
     if entry.scaler is not None:
         unit = COSEM_UNITS.get(entry.unit, f"unit {entry.unit}") if entry.unit is not None else None
