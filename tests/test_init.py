@@ -119,3 +119,22 @@ async def test_reading_log_option_logs_every_reading_and_options_apply_on_change
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     assert entry.runtime_data.publishers == []
+
+
+async def test_new_title_or_unique_id_does_not_reload(
+    hass: HomeAssistant, pty_port: PtyPort, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only new options reload: a flow that renames the entry must keep the port it listens on.
+
+    A reload for every entry update raced the reauth flow for the port (issue 8, item 8).
+    """
+    vector = load_vector("lge360-cfg2026")
+    entry = mock_entry(vector, port=pty_port.path)
+    await setup_entry(hass, entry)
+    caplog.set_level(logging.DEBUG, logger="serialx")
+
+    hass.config_entries.async_update_entry(entry, title="Renamed", unique_id="another-id")
+    await hass.async_block_till_done()
+
+    assert entry.state is ConfigEntryState.LOADED
+    assert not [r for r in caplog.records if "Closing" in r.getMessage()]

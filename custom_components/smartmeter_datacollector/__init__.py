@@ -12,6 +12,8 @@ from .coordinator import SmartMeterConfigEntry, SmartMeterCoordinator
 from .mqtt import async_create_publishers
 
 if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
     from homeassistant.core import HomeAssistant
 
 PLATFORMS: list[Platform] = [Platform.SENSOR]
@@ -36,14 +38,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMeterConfigEntry) -
         entry.async_on_unload(publisher.async_stop)
         entry.async_on_unload(coordinator.async_add_reading_callback(publisher.publish))
     if not OPTIONS_FLOW_RELOADS:
-        entry.async_on_unload(entry.add_update_listener(_async_options_updated))
+        entry.async_on_unload(entry.add_update_listener(_reload_on_new_options(entry)))
     coordinator.async_start()
     return True
 
 
-async def _async_options_updated(hass: HomeAssistant, entry: SmartMeterConfigEntry) -> None:
-    """Apply new options (throttling, MQTT, log) by reloading, as newer HA does by itself."""
-    await hass.config_entries.async_reload(entry.entry_id)
+def _reload_on_new_options(
+    entry: SmartMeterConfigEntry,
+) -> Callable[[HomeAssistant, SmartMeterConfigEntry], Awaitable[None]]:
+    """Reload when the options changed, as newer Home Assistant does after an options flow.
+
+    Update listeners also fire for new data, unique id or title; the flows that change those
+    reload the entry themselves, and a second reload racing theirs would take the port from
+    under a config flow that is listening on it.
+    """
+    applied = dict(entry.options)
+
+    async def options_updated(hass: HomeAssistant, entry: SmartMeterConfigEntry) -> None:
+        if dict(entry.options) != applied:
+            await hass.config_entries.async_reload(entry.entry_id)
+
+    return options_updated
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: SmartMeterConfigEntry) -> bool:
