@@ -1,0 +1,436 @@
+"""What a meter costs a running Home Assistant: CPU per push, recorder rows, database growth.
+
+Runs several Home Assistant processes side by side from the test venv (`hass --skip-pip`,
+offline, recorder on SQLite), each with its own simulated meter on a pty, all measured over the
+same windows so that a busy machine slows every case alike:
+
+- `idle`: Home Assistant with the recorder and no meter (what every other case subtracts),
+- this integration with given options (an E450 push list by default),
+- core `dsmr` with a DSMR 5 telegram from the same simulated household.
+
+CPU is the process's user+system time (all threads, the recorder's included) minus the idle
+process's over the same window, divided by the pushes the simulators sent in it. Rows are the
+recorder's `states` rows of sensors whose `last_updated` falls in the window; database growth is
+the change in used pages (page_count - freelist_count), which the WAL file does not distort.
+
+    python -m smartmeter_devtools.ha_bench --window 240 --rounds 2
+    python -m smartmeter_devtools.ha_bench --cases default,every_push --integration-root PATH
+"""
+
+from __future__ import annotations
+
+import argparse
+from dataclasses import dataclass, field
+import json
+import os
+from pathlib import Path
+import re
+import shutil
+import signal
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Any
+
+import psutil
+
+DOMAIN = "smartmeter_datacollector"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PUSH_INTERVAL_S = 1.0
+START_TIMEOUT_S = 600.0
+# The recorder commits every 5 s by default; rows of a window are counted this long after it.
+COMMIT_SLACK_S = 12.0
+SECONDS_PER_DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class CaseSpec:
+    """One Home Assistant to run: which integration and with what options."""
+
+    name: str
+    kind: str  # "idle", "ours" or "dsmr"
+    options: dict[str, Any] = field(default_factory=dict)
+    note: str = ""
+
+
+CASES: dict[str, CaseSpec] = {
+    spec.name: spec
+    for spec in (
+        CaseSpec("idle", "idle", note="recorder, no meter"),
+        CaseSpec("default", "ours", note="options as a new entry has them"),
+        CaseSpec("every_push", "ours", {"min_interval": 0}, "min_interval 0"),
+        CaseSpec("min10", "ours", {"min_interval": 10}, "min_interval 10 s"),
+        CaseSpec("dsmr_default", "dsmr", note="time_between_update 30 s (default)"),
+        CaseSpec("dsmr_0", "dsmr", {"time_between_update": 0}, "time_between_update 0"),
+    )
+}
+
+
+@dataclass(slots=True)
+class Running:
+    """A started case: its Home Assistant, its simulator and where they keep things."""
+
+    spec: CaseSpec
+    config: Path
+    hass: subprocess.Popen[bytes]
+    simulator: subprocess.Popen[bytes] | None
+
+    @property
+    def db(self) -> Path:
+        """The recorder's SQLite file."""
+        return self.config / "home-assistant_v2.db"
+
+
+def _configuration(time_zone: str, http_port: int) -> str:
+    # Home Assistant always starts its HTTP server: one port each, loopback only.
+    return f"""homeassistant:
+  name: bench
+  time_zone: {time_zone}
+  unit_system: metric
+  currency: CHF
+  country: CH
+  latitude: 47.3769
+  longitude: 8.5417
+  elevation: 408
+http:
+  server_host: 127.0.0.1
+  server_port: {http_port}
+recorder:
+logger:
+  default: warning
+"""
+
+
+def _config_flow_version(integration_root: Path) -> int:
+    source = (integration_root / "custom_components" / DOMAIN / "config_flow.py").read_text()
+    match = re.search(r"^\s+VERSION = (\d+)", source, re.MULTILINE)
+    return int(match.group(1)) if match else 1
+
+
+def _entry(spec: CaseSpec, port: Path, integration_root: Path) -> dict[str, Any]:
+    """A stored config entry (storage minor version 1: Home Assistant fills in the rest)."""
+    if spec.kind == "ours":
+        return {
+            "entry_id": f"bench{spec.name}",
+            "version": _config_flow_version(integration_root),
+            "domain": DOMAIN,
+            "title": f"Bench {spec.name}",
+            "data": {"profile": "lge450", "port": str(port)},
+            "options": spec.options,
+            "source": "user",
+            "unique_id": f"LGZbench{spec.name}",
+        }
+    return {
+        "entry_id": f"bench{spec.name}",
+        "version": 1,
+        "domain": "dsmr",
+        "title": str(port),
+        "data": {
+            "port": str(port),
+            "dsmr_version": "5",
+            "protocol": "dsmr_protocol",
+            "serial_id": "E0044007131650617",
+            "serial_id_gas": "G0039001652050216",
+        },
+        "options": spec.options,
+        "source": "user",
+        "unique_id": "E0044007131650617",
+    }
+
+
+def _prepare(
+    spec: CaseSpec, base: Path, integration_root: Path, time_zone: str, http_port: int
+) -> Path:
+    config = base / spec.name
+    (config / ".storage").mkdir(parents=True)
+    (config / "configuration.yaml").write_text(_configuration(time_zone, http_port))
+    (config / "custom_components").symlink_to(integration_root / "custom_components")
+    entries = [] if spec.kind == "idle" else [_entry(spec, config / "ttyBENCH", integration_root)]
+    (config / ".storage" / "core.config_entries").write_text(
+        json.dumps(
+            {
+                "version": 1,
+                "minor_version": 1,
+                "key": "core.config_entries",
+                "data": {"entries": entries},
+            }
+        )
+    )
+    return config
+
+
+def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
+    python = sys.executable
+    link = config / "ttyBENCH"
+    simulator = None
+    if spec.kind == "ours":
+        simulator = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
+            [
+                python,
+                "-m",
+                args.simulator_module,
+                "simulate",
+                "--profile",
+                "lge450",
+                "--link",
+                str(link),
+                "--interval",
+                str(PUSH_INTERVAL_S),
+                "--tz",
+                args.time_zone,
+            ],
+            cwd=args.simulator_cwd,
+            stderr=(config / "simulator.log").open("wb"),
+            start_new_session=True,
+        )
+    elif spec.kind == "dsmr":
+        simulator = subprocess.Popen(  # noqa: S603
+            [
+                python,
+                "-m",
+                "smartmeter_devtools.dsmr_telegram",
+                "--link",
+                str(link),
+                "--interval",
+                str(PUSH_INTERVAL_S),
+            ],
+            cwd=REPO_ROOT,
+            stderr=(config / "simulator.log").open("wb"),
+            start_new_session=True,
+        )
+    if simulator is not None:
+        deadline = time.monotonic() + 60
+        while not link.is_symlink():
+            if simulator.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"{spec.name}: the simulator did not start, see {config}")
+            time.sleep(0.1)
+    command = [python, "-m", "homeassistant", "-c", str(config), "--skip-pip"]
+    if spec.name == args.cprofile:
+        command[1:1] = ["-m", "cProfile", "-o", str(config / "hass.prof")]
+    hass = subprocess.Popen(  # noqa: S603
+        command,
+        stdout=(config / "hass.log").open("wb"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    return Running(spec, config, hass, simulator)
+
+
+def _query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
+        return conn.execute(sql, params).fetchone()
+
+
+def _sensor_rows(db: Path, start: float, end: float) -> int:
+    row = _query(
+        db,
+        "SELECT COUNT(*) FROM states JOIN states_meta USING (metadata_id) "
+        "WHERE states_meta.entity_id LIKE 'sensor.%' "
+        "AND states.last_updated_ts >= ? AND states.last_updated_ts < ?",
+        (start, end),
+    )
+    return int(row[0])
+
+
+def _sensors_writing(db: Path, start: float, end: float) -> int:
+    row = _query(
+        db,
+        "SELECT COUNT(DISTINCT metadata_id) FROM states JOIN states_meta USING (metadata_id) "
+        "WHERE states_meta.entity_id LIKE 'sensor.%' "
+        "AND states.last_updated_ts >= ? AND states.last_updated_ts < ?",
+        (start, end),
+    )
+    return int(row[0])
+
+
+def _used_bytes(db: Path) -> int:
+    if not db.exists():
+        return 0
+    pages = _query(db, "PRAGMA page_count")[0]
+    free = _query(db, "PRAGMA freelist_count")[0]
+    size = _query(db, "PRAGMA page_size")[0]
+    return int((pages - free) * size)
+
+
+def _cpu_seconds(pid: int) -> float:
+    times = psutil.Process(pid).cpu_times()
+    return float(times.user + times.system)
+
+
+def _wait_ready(cases: list[Running]) -> None:
+    """Until every meter case has sensor states in its database (the entry is running)."""
+    deadline = time.monotonic() + START_TIMEOUT_S
+    waiting = [case for case in cases if case.spec.kind != "idle"]
+    while waiting:
+        for case in list(waiting):
+            if case.hass.poll() is not None:
+                raise SystemExit(f"{case.spec.name}: Home Assistant exited, see {case.config}")
+            try:
+                if case.db.exists() and _sensor_rows(case.db, 0, time.time() + 1) > 0:
+                    waiting.remove(case)
+                    _say(f"{case.spec.name}: sensors are being recorded")
+            except sqlite3.OperationalError:
+                pass  # the recorder is still creating its schema
+        if time.monotonic() > deadline:
+            raise SystemExit(f"not ready after {START_TIMEOUT_S:.0f} s: {waiting}")
+        time.sleep(2)
+
+
+def _enabled_sensors(case: Running) -> int:
+    registry = case.config / ".storage" / "core.entity_registry"
+    if not registry.exists():
+        return 0
+    platform = DOMAIN if case.spec.kind == "ours" else case.spec.kind
+    entities = json.loads(registry.read_text())["data"]["entities"]
+    return sum(
+        1
+        for entity in entities
+        if entity["platform"] == platform
+        and entity["entity_id"].startswith("sensor.")
+        and entity["disabled_by"] is None
+    )
+
+
+def _say(message: str) -> None:
+    sys.stderr.write(f"==> {message}\n")
+    sys.stderr.flush()
+
+
+def _out(line: str = "") -> None:
+    sys.stdout.write(f"{line}\n")
+
+
+def _measure(cases: list[Running], window: float) -> dict[str, dict[str, float]]:
+    """One window: CPU, rows and growth per case (idle subtracted from CPU)."""
+    start_wall = time.time()
+    cpu0 = {case.spec.name: _cpu_seconds(case.hass.pid) for case in cases}
+    used0 = {case.spec.name: _used_bytes(case.db) for case in cases}
+    time.sleep(window)
+    end_wall = time.time()
+    cpu1 = {case.spec.name: _cpu_seconds(case.hass.pid) for case in cases}
+    # Rows of the window may still sit in the recorder's queue: wait for a commit or two.
+    time.sleep(COMMIT_SLACK_S)
+    pushes = window / PUSH_INTERVAL_S
+    idle_cpu = cpu1.get("idle", 0.0) - cpu0.get("idle", 0.0)
+    results: dict[str, dict[str, float]] = {}
+    for case in cases:
+        name = case.spec.name
+        cpu = cpu1[name] - cpu0[name]
+        rows = _sensor_rows(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
+        growth = _used_bytes(case.db) - used0[name]
+        results[name] = {
+            "cpu_s": cpu,
+            "cpu_ms_per_push": (cpu - idle_cpu) * 1000 / pushes if name != "idle" else 0.0,
+            "rows": rows,
+            "rows_per_push": rows / pushes,
+            "rows_per_day": rows / pushes * SECONDS_PER_DAY / PUSH_INTERVAL_S,
+            "sensors_writing": (
+                _sensors_writing(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
+            ),
+            "db_kib_per_hour": growth / 1024 * 3600 / (end_wall - start_wall + COMMIT_SLACK_S),
+        }
+    return results
+
+
+def _print_round(index: int, results: dict[str, dict[str, float]], load: tuple[float, ...]) -> None:
+    _out(f"\nround {index}: load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
+    _out(
+        f"{'case':<14} {'CPU s':>7} {'ms/push':>8} {'rows/push':>9} {'rows/day':>9} "
+        f"{'writing':>7} {'DB KiB/h':>9}"
+    )
+    for name, r in results.items():
+        _out(
+            f"{name:<14} {r['cpu_s']:7.2f} {r['cpu_ms_per_push']:8.2f} {r['rows_per_push']:9.3f} "
+            f"{r['rows_per_day']:9.0f} {r['sensors_writing']:7.0f} {r['db_kib_per_hour']:9.0f}"
+        )
+    sys.stdout.flush()
+
+
+def _stop(cases: list[Running]) -> None:
+    for case in cases:
+        for process in (case.hass, case.simulator):
+            if process is not None and process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+    for case in cases:
+        for process in (case.hass, case.simulator):
+            if process is None:
+                continue
+            try:
+                process.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cases side by side; print one table per round and a summary."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--cases",
+        default="default,every_push,dsmr_default,dsmr_0",
+        help=f"comma-separated, from {', '.join(CASES)} (idle is always added)",
+    )
+    parser.add_argument("--window", type=float, default=240.0, help="seconds per round")
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument(
+        "--warmup", type=float, default=90.0, help="seconds after the first rows before round 1"
+    )
+    parser.add_argument(
+        "--integration-root",
+        type=Path,
+        default=REPO_ROOT,
+        help="checkout whose custom_components/ Home Assistant loads (e.g. an older worktree)",
+    )
+    parser.add_argument("--simulator-module", default="smartmeter_devtools")
+    parser.add_argument("--simulator-cwd", type=Path, default=REPO_ROOT)
+    parser.add_argument("--time-zone", default="Europe/Zurich")
+    parser.add_argument("--http-port", type=int, default=18230, help="first case's HTTP port")
+    parser.add_argument("--cprofile", help="run this case's Home Assistant under cProfile")
+    parser.add_argument("--keep", action="store_true", help="keep the config folders")
+    parser.add_argument("--json", type=Path, help="also write all rounds here")
+    args = parser.parse_args(argv)
+
+    names = ["idle", *(n for n in args.cases.split(",") if n and n != "idle")]
+    unknown = [n for n in names if n not in CASES]
+    if unknown:
+        parser.error(f"unknown cases: {', '.join(unknown)}")
+    base = Path(tempfile.mkdtemp(prefix="ha-bench-"))
+    _say(f"config folders under {base}; integration from {args.integration_root}")
+    cases: list[Running] = []
+    rounds: list[dict[str, dict[str, float]]] = []
+    try:
+        for index, name in enumerate(names):
+            spec = CASES[name]
+            config = _prepare(
+                spec, base, args.integration_root.resolve(), args.time_zone, args.http_port + index
+            )
+            cases.append(_start(spec, config, args))
+        _wait_ready(cases)
+        _say(f"warming up for {args.warmup:.0f} s")
+        time.sleep(args.warmup)
+        for index in range(1, args.rounds + 1):
+            _say(f"round {index}: measuring {args.window:.0f} s")
+            load = os.getloadavg()
+            results = _measure(cases, args.window)
+            rounds.append(results)
+            _print_round(index, results, load)
+    finally:
+        _stop(cases)
+    _out("\nsensors enabled (entity registry):")
+    for case in cases:
+        if case.spec.kind != "idle":
+            _out(f"  {case.spec.name:<14} {_enabled_sensors(case):3d}  ({case.spec.note})")
+    _out(f"\nmachine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
+    if args.json:
+        args.json.write_text(json.dumps(rounds, indent=1))
+    if args.keep or args.cprofile:
+        _say(f"kept {base}")
+    else:
+        shutil.rmtree(base, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
