@@ -28,6 +28,7 @@ from custom_components.smartmeter_datacollector.const import (
     CONF_MIN_INTERVAL,
     CONF_PORT,
     CONF_PROFILE,
+    DEFAULT_MIN_INTERVAL,
     DOMAIN,
 )
 from custom_components.smartmeter_datacollector.options_mqtt import (
@@ -67,7 +68,7 @@ TRANSLATIONS = json.loads(
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the test broker's password
 # Options an entry has after the dialog was confirmed without changing anything.
 DEFAULTS = {
-    CONF_MIN_INTERVAL: 0,
+    CONF_MIN_INTERVAL: DEFAULT_MIN_INTERVAL,
     CONF_MQTT_MODE: MODE_OFF,
     CONF_MQTT_FORMAT: FORMAT_PER_VALUE,
     CONF_MQTT_TOPIC_PREFIX: "smartmeter",

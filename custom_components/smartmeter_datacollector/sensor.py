@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from decimal import Decimal
+import time
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
-from homeassistant.components.sensor import DOMAIN as SENSOR_DOMAIN, RestoreSensor
+from homeassistant.components.sensor import (
+    DOMAIN as SENSOR_DOMAIN,
+    RestoreSensor,
+    SensorDeviceClass,
+    SensorStateClass,
+)
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers import entity_registry as er, restore_state
-from homeassistant.util import dt as dt_util
 
 from .const import CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL, ENERGY_MAX_SILENCE, LOGGER
 from .entity import SmartMeterEntity
@@ -20,8 +26,10 @@ from .obis_sensors import (
     describe_registered,
     ha_unit,
 )
+from .update_policy import SLOW_INTERVAL, MeanWriter, SampleWriter, aligned_interval
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import datetime
 
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
@@ -36,6 +44,12 @@ PARALLEL_UPDATES = 0
 # before it replaces the higher one; a single bad frame never drags a total down, which would
 # make Home Assistant's statistics count the whole register again as new consumption.
 DECREASE_CONFIRMATIONS: Final = 3
+_TOTALS: Final = (SensorStateClass.TOTAL, SensorStateClass.TOTAL_INCREASING)
+# A typical magnitude per unit: power jumps are judged against it, and it bounds how far the
+# recorded integral may stray from the pushes (update_policy.RESIDUAL_SECONDS of it).
+_SCALES: Final[Mapping[str | None, float]] = MappingProxyType(
+    {"W": 200.0, "kW": 0.2, "MW": 0.0002, "var": 200.0, "kvar": 0.2, "VA": 200.0, "kVA": 0.2}
+)
 
 
 async def async_setup_entry(
@@ -103,8 +117,35 @@ def _restored_unit(hass: HomeAssistant, entity_id: str) -> str | None:
     return unit if isinstance(unit, str) else None
 
 
+def writer_for(
+    description: ObisSensorEntityDescription, min_interval: float
+) -> MeanWriter | SampleWriter:
+    """The update policy of one sensor (README "Updates and the recorder").
+
+    Live power: the option's interval, means, jumps at once. Totals: at most ENERGY_MAX_SILENCE
+    apart. Other measurements: a mean per statistics period. Everything else: the option's
+    interval. An option of 0 writes every push that changes a value.
+    """
+    every = aligned_interval(min_interval)
+    state_class = description.state_class
+    if every <= 0:
+        return SampleWriter(0.0)
+    if state_class in _TOTALS:
+        return SampleWriter(min(every, aligned_interval(ENERGY_MAX_SILENCE)))
+    if state_class is not SensorStateClass.MEASUREMENT:
+        # Texts, clocks, angles (a plain mean of 359 and 1 degrees is wrong): the latest value.
+        slow = state_class is SensorStateClass.MEASUREMENT_ANGLE
+        return SampleWriter(max(every, SLOW_INTERVAL) if slow else every)
+    digits = description.suggested_display_precision
+    digits = 3 if digits is None else digits + 1
+    scale = _SCALES.get(description.native_unit_of_measurement)
+    if description.device_class is SensorDeviceClass.POWER:
+        return MeanWriter(every, digits, scale, jumps=True)
+    return MeanWriter(max(every, SLOW_INTERVAL), digits, scale, jumps=False)
+
+
 class SmartMeterSensor(SmartMeterEntity, RestoreSensor):
-    """One OBIS value; totals restore, guard against decreases, and all obey min_interval."""
+    """One OBIS value; totals restore and guard against decreases; writes follow the policy."""
 
     entity_description: ObisSensorEntityDescription
 
@@ -113,20 +154,27 @@ class SmartMeterSensor(SmartMeterEntity, RestoreSensor):
     ) -> None:
         super().__init__(coordinator, description.key)
         self.entity_description = description
+        self._value_fn = description.value_fn
+        self._restore = description.restore
+        self._writer = writer_for(
+            description,
+            float(coordinator.config_entry.options.get(CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL)),
+        )
         self._reading: Reading | None = None
         self._decrease_streak = 0
-        self._last_write: datetime | None = None
+        self._total: float | None = None  # the latest total accepted, written or not
         self._written_available: bool | None = None
-        if coordinator.data is not None:
-            self._take(coordinator.data)
+        if (reading := coordinator.data) is not None:
+            self._reading = reading
+            self._attr_native_value = self._value(reading)
 
     async def async_added_to_hass(self) -> None:
         """Restore a total's last value until the meter sends a new one."""
         await super().async_added_to_hass()
-        # Adding the entity writes its first state; the throttle counts from there.
-        self._last_write = dt_util.utcnow()
+        # Adding the entity wrote its first state; the policy counts from there.
         self._written_available = self.available
-        if not self.entity_description.restore or self._attr_native_value is not None:
+        self._writer.shown(self._attr_native_value)
+        if not self._restore or self._attr_native_value is not None:
             return
         last = await self.async_get_last_sensor_data()
         if last is None or last.native_unit_of_measurement != self.native_unit_of_measurement:
@@ -135,32 +183,50 @@ class SmartMeterSensor(SmartMeterEntity, RestoreSensor):
         if isinstance(value, Decimal):
             value = float(value)
         if isinstance(value, int | float):
-            self._attr_native_value = value
+            self._attr_native_value = self._total = value
+            self._writer.shown(value)
 
     @callback
     def _handle_coordinator_update(self) -> None:
+        # Runs for every push and every sensor: keep it to a lookup and a comparison or two.
         reading = self.coordinator.data
-        if reading is not None and reading is not self._reading:
-            self._take(reading)
-        if self._write_due():
-            self._last_write = dt_util.utcnow()
-            self._written_available = self.available
-            self.async_write_ha_state()
-
-    def _take(self, reading: Reading) -> None:
+        if self.coordinator.last_update_success != self._written_available:
+            self._write_availability(reading)
+            return
+        if reading is None or reading is self._reading:
+            return
         self._reading = reading
-        value = self.entity_description.value_fn(reading)
+        value = self._value(reading)
         if value is None:
             # Meters alternate lists (Aidon: 2.5 s, 10 s, hourly); absent means unchanged.
             return
-        if self.entity_description.restore and isinstance(value, int | float):
-            value = self._guard_decrease(value)
-        self._attr_native_value = value
+        written = self._writer.offer(value, time.time())  # type: ignore[arg-type]
+        if written is not None:
+            self._attr_native_value = written
+            self.async_write_ha_state()
 
-    def _guard_decrease(self, value: float) -> StateType:
-        current = self._attr_native_value
-        if not isinstance(current, int | float) or value >= current:
+    def _write_availability(self, reading: Reading | None) -> None:
+        """Unavailable, or back: show it at once, with the latest value when back."""
+        available = self.coordinator.last_update_success
+        self._written_available = available
+        if available and reading is not None and reading is not self._reading:
+            self._reading = reading
+            if (value := self._value(reading)) is not None:
+                self._attr_native_value = value
+        self._writer.shown(self._attr_native_value)
+        self.async_write_ha_state()
+
+    def _value(self, reading: Reading) -> StateType | datetime:
+        value = self._value_fn(reading)
+        if self._restore and isinstance(value, int | float):
+            return self._guard_decrease(value)
+        return value
+
+    def _guard_decrease(self, value: float) -> float:
+        current = self._total
+        if current is None or value >= current:
             self._decrease_streak = 0
+            self._total = value
             return value
         self._decrease_streak += 1
         if self._decrease_streak < DECREASE_CONFIRMATIONS:
@@ -169,6 +235,7 @@ class SmartMeterSensor(SmartMeterEntity, RestoreSensor):
             )
             return current
         self._decrease_streak = 0
+        self._total = value
         LOGGER.warning(
             "%s fell from %s to %s in %d readings in a row; treating it as a meter reset",
             self.entity_id,
@@ -177,16 +244,3 @@ class SmartMeterSensor(SmartMeterEntity, RestoreSensor):
             DECREASE_CONFIRMATIONS,
         )
         return value
-
-    def _write_due(self) -> bool:
-        if self._last_write is None or self.available != self._written_available:
-            return True
-        interval = float(
-            self.coordinator.config_entry.options.get(CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL)
-        )
-        if interval <= 0:
-            return True
-        if self.entity_description.restore:
-            # Totals feed long-term statistics; keep them dense whatever the user throttles.
-            interval = min(interval, ENERGY_MAX_SILENCE)
-        return (dt_util.utcnow() - self._last_write).total_seconds() >= interval
