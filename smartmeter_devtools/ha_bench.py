@@ -8,7 +8,7 @@ same windows so that a busy machine slows every case alike:
 - this integration with given options (an E450 push list by default),
 - core `dsmr` with a DSMR 5 telegram from the same simulated household.
 
-CPU is the process's user+system time (all threads, the recorder's included) minus the idle
+CPU is the process's user+system time (all threads, the recorder's included, from /proc) minus the idle
 process's over the same window, divided by the pushes the simulators sent in it. Rows are the
 recorder's `states` rows of sensors whose `last_updated` falls in the window; database growth is
 the change in used pages (page_count - freelist_count), which the WAL file does not distort.
@@ -34,8 +34,6 @@ import tempfile
 import time
 from typing import Any
 
-import psutil
-
 DOMAIN = "smartmeter_datacollector"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PUSH_INTERVAL_S = 1.0
@@ -53,6 +51,8 @@ class CaseSpec:
     kind: str  # "idle", "ours" or "dsmr"
     options: dict[str, Any] = field(default_factory=dict)
     note: str = ""
+    # The integration from --baseline-root (an older checkout) instead of --integration-root.
+    baseline: bool = False
 
 
 CASES: dict[str, CaseSpec] = {
@@ -62,6 +62,8 @@ CASES: dict[str, CaseSpec] = {
         CaseSpec("default", "ours", note="options as a new entry has them"),
         CaseSpec("every_push", "ours", {"min_interval": 0}, "min_interval 0"),
         CaseSpec("min10", "ours", {"min_interval": 10}, "min_interval 10 s"),
+        CaseSpec("base_default", "ours", note="--baseline-root, its defaults", baseline=True),
+        CaseSpec("base_min10", "ours", {"min_interval": 10}, "--baseline-root", baseline=True),
         CaseSpec("dsmr_default", "dsmr", note="time_between_update 30 s (default)"),
         CaseSpec("dsmr_0", "dsmr", {"time_between_update": 0}, "time_between_update 0"),
     )
@@ -255,8 +257,9 @@ def _used_bytes(db: Path) -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return float(times.user + times.system)
+    """User + system time of all the process's threads (proc(5): fields 14 and 15)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_ready(cases: list[Running]) -> None:
@@ -364,8 +367,7 @@ def _stop(cases: list[Running]) -> None:
                 process.wait()
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Run the cases side by side; print one table per round and a summary."""
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
         "--cases",
@@ -383,6 +385,11 @@ def main(argv: list[str] | None = None) -> int:
         default=REPO_ROOT,
         help="checkout whose custom_components/ Home Assistant loads (e.g. an older worktree)",
     )
+    parser.add_argument(
+        "--baseline-root",
+        type=Path,
+        help="checkout the base_* cases load (git worktree add /tmp/base <commit>)",
+    )
     parser.add_argument("--simulator-module", default="smartmeter_devtools")
     parser.add_argument("--simulator-cwd", type=Path, default=REPO_ROOT)
     parser.add_argument("--time-zone", default="Europe/Zurich")
@@ -390,6 +397,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cprofile", help="run this case's Home Assistant under cProfile")
     parser.add_argument("--keep", action="store_true", help="keep the config folders")
     parser.add_argument("--json", type=Path, help="also write all rounds here")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the cases side by side; print one table per round and a summary."""
+    parser = _parser()
     args = parser.parse_args(argv)
 
     names = ["idle", *(n for n in args.cases.split(",") if n and n != "idle")]
@@ -403,9 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         for index, name in enumerate(names):
             spec = CASES[name]
-            config = _prepare(
-                spec, base, args.integration_root.resolve(), args.time_zone, args.http_port + index
-            )
+            root = args.baseline_root if spec.baseline else args.integration_root
+            if root is None:
+                parser.error(f"{name} needs --baseline-root")
+            config = _prepare(spec, base, root.resolve(), args.time_zone, args.http_port + index)
             cases.append(_start(spec, config, args))
         _wait_ready(cases)
         _say(f"warming up for {args.warmup:.0f} s")
@@ -422,7 +436,8 @@ def main(argv: list[str] | None = None) -> int:
     for case in cases:
         if case.spec.kind != "idle":
             _out(f"  {case.spec.name:<14} {_enabled_sensors(case):3d}  ({case.spec.note})")
-    _out(f"\nmachine: {os.cpu_count()} cores, {psutil.virtual_memory().total / 2**30:.0f} GiB")
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    _out(f"\nmachine: {os.cpu_count()} cores, {memory:.0f} GiB")
     if args.json:
         args.json.write_text(json.dumps(rounds, indent=1))
     if args.keep or args.cprofile:
