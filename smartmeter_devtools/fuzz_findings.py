@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from .fuzz_judge import StreamRunner, _Expectation
 
 _PER_SIGNATURE = 2
+_PER_WORKER = 40  # repros kept per worker: the rest are only counted
 _SHRINK_BUDGET = 400
 
 
@@ -76,7 +77,7 @@ class Findings:
 
     def _add(self, signature: str, runner: StreamRunner, **entry: Any) -> None:
         self._seen[signature] += 1
-        if self._seen[signature] > _PER_SIGNATURE:
+        if self._seen[signature] > _PER_SIGNATURE or len(self._out) >= _PER_WORKER:
             return
         stream = runner.stream
         self._out.append(
@@ -145,6 +146,7 @@ class Findings:
 
         prefix = before[-1].mutant.data if before else b""
         feeds = ""
+        what = "the intact message after this prefix gave no reading"
         if prefix and loses(prefix):
             prefix, note = shrink(prefix, loses), "fed at once to a fresh decoder: no reading"
         else:
@@ -153,15 +155,17 @@ class Findings:
             starts += [m.start for m in runner.arrived_mutants()[:1]]
             log: list[tuple[int, bytes, float | None, bool]] = []
             for start in starts:
-                log = [f for f in runner.feed_log if f[0] + len(f[1]) > start]
+                log = [f for f in runner.recent_feeds(start) if f[0] < expectation.end]
                 if log and _replay_loses(runner, log, wanted):
                     break
             else:
                 log = []
-            prefix = b"".join(f[1] for f in log)[: expectation.start - log[0][0]] if log else b""
+            what = "the intact message after this prefix gave no reading"
+            prefix = b"".join(f[1] for f in log)
             if log:
+                what = "fed as these chunks, the intact message (inside hex) gave no reading"
                 note = (
-                    "a fresh decoder fed exactly these chunks (bytes@now; G = gap() first) loses it"
+                    "replay: a fresh decoder fed hex in these chunks (bytes@now; G = gap() first)"
                 )
                 feeds = " ".join(
                     f"{'G' if gap else ''}{len(chunk)}@{now if now is None else round(now, 4)}"
@@ -172,7 +176,7 @@ class Findings:
         self._add(
             signature,
             runner,
-            what="the intact message after this prefix gave no reading",
+            what=what,
             hex=prefix.hex(),
             intact=intact.hex(),
             feeds=feeds,

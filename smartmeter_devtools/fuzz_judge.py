@@ -178,9 +178,10 @@ class StreamRunner:
         bits = 1 + serial.bytesize + (serial.parity != "N") + serial.stopbits
         self.byte_time = bits / serial.baudrate
         self.interval = self.decoder.profile.push_interval
-        self.tail = bytearray()
-        # (stream position, chunk, now, gap() before it): to replay a lost message for its repro.
-        self.feed_log: deque[tuple[int, bytes, float | None, bool]] = deque(maxlen=256)
+        # The last bytes fed, at a constant size so the judge's own memory stays flat.
+        self.tail = bytearray(_TAIL)
+        # (stream position, length, now, gap() before it): to replay a lost message's feeds.
+        self.feed_log: deque[tuple[int, int, float | None, bool]] = deque(maxlen=256)
         self._gap_before = False
 
     def run_batch(self, units: int, max_mutants: int | None = None) -> int:
@@ -266,12 +267,13 @@ class StreamRunner:
             readings = []
         spent = time.thread_time() - began
         self.feed_log.append(
-            (self.position, chunk, self.clock if self.timed else None, self._gap_before)
+            (self.position, len(chunk), self.clock if self.timed else None, self._gap_before)
         )
         self._gap_before = False
         self.position += len(chunk)
-        self.tail += chunk
-        del self.tail[:-_TAIL]
+        kept = chunk[-_TAIL:]
+        del self.tail[: len(kept)]
+        self.tail += kept
         self.tally.feeds += 1
         self.tally.bytes_fed += len(chunk)
         self.tally.worst_feed_ms = max(self.tally.worst_feed_ms, spent * 1000)
@@ -318,6 +320,16 @@ class StreamRunner:
         kind = arrived[-1].mutant.kind if arrived else "none"
         self.tally.wrong[kind] += 1
         self.sink.wrong(self, key, kind)
+
+    def recent_feeds(self, start: int) -> list[tuple[int, bytes, float | None, bool]]:
+        """The feeds since stream position `start` (chunk bytes included), oldest first."""
+        first = self.position - _TAIL
+        out = []
+        for position, length, now, gap in self.feed_log:
+            if position + length > start and position >= first:
+                chunk = bytes(self.tail[position - first : position - first + length])
+                out.append((position, chunk, now, gap))
+        return out
 
     def arrived_mutants(self) -> list[_SentMutant]:
         """The last mutants whose first byte has been fed, oldest first."""
