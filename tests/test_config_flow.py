@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import json
 import os
 from pathlib import Path
+import socket
 import string
 import termios
 import tty
@@ -14,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.core import callback
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
 from homeassistant.helpers import selector
 from meter_helpers import is_push_capture, load_vector, vector_names
 import pytest
@@ -35,7 +38,7 @@ from custom_components.smartmeter_datacollector.dlms import PROFILES, MeterDecod
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
-    from homeassistant.core import HomeAssistant
+    from homeassistant.core import Event, HomeAssistant
 
 TRANSLATIONS = json.loads(
     (Path(config_flow.__file__).parent / "translations" / "en.json").read_text(encoding="utf-8")
@@ -384,13 +387,86 @@ async def test_key_problems_are_named_and_fixed_in_the_same_dialog(
     )
 
 
-async def test_port_that_cannot_be_opened_names_the_reason(hass: HomeAssistant) -> None:
-    result = await _user_flow(hass, _user_input(MISSING_PORT, "lge450"))
+def _refused_socket() -> str:
+    """A socket:// URL on 127.0.0.1 where nothing listens (the port was just given back)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"socket://127.0.0.1:{port}"
 
+
+@pytest.mark.usefixtures("socket_enabled")
+@pytest.mark.parametrize(
+    ("port", "reason"),
+    [(MISSING_PORT, os.strerror(errno.ENOENT)), (None, "Connect call failed")],
+    ids=["nonexistent", "refused_socket"],
+)
+async def test_port_that_cannot_be_opened_is_named_at_once(
+    hass: HomeAssistant, port: str | None, reason: str
+) -> None:
+    """No progress step for an instant failure: the form comes back with the reason."""
+    port = port or _refused_socket()
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], _user_input(port, "lge450")
+    )
+
+    _assert_translated(result)
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": "cannot_open"}
-    assert _shown(result)["port"] == MISSING_PORT
-    assert _shown(result)["reason"] == os.strerror(2)
+    assert _shown(result)["port"] == port
+    assert reason in _shown(result)["reason"]
+
+
+@pytest.mark.usefixtures("socket_enabled")
+async def test_network_port_that_never_answers_is_given_up(
+    hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An RFC 2217 server that accepts but never negotiates cannot hold the form forever."""
+    monkeypatch.setattr(config_flow, "OPEN_TIMEOUT", 0.5)
+    silent: list[asyncio.StreamWriter] = []
+
+    async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        silent.append(writer)
+
+    server = await asyncio.start_server(accept, "127.0.0.1", 0)
+    port = f"rfc2217://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        result = await _user_flow(hass, _user_input(port, "lge450"))
+    finally:
+        for writer in silent:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+
+    assert result["errors"] == {"base": "cannot_open"}
+    assert _shown(result)["reason"] == "no answer within 0.5 seconds"
+
+
+@pytest.mark.usefixtures("short_listen")
+async def test_a_listen_that_ended_is_announced_again(hass: HomeAssistant, meter: PtyMeter) -> None:
+    """A frontend that subscribed after the step ended still hears that it did."""
+    flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    heard: list[str] = []
+    two = asyncio.Event()
+
+    @callback
+    def progressed(event: Event) -> None:
+        heard.append(event.data["flow_id"])
+        if len(heard) >= 2:
+            two.set()
+
+    unsubscribe = hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, progressed)
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], _user_input(meter.path, "lge450")
+    )
+    result = await _listened(hass, result)
+    assert result["errors"] == {"base": "no_data"}
+    async with asyncio.timeout(30):
+        await two.wait()
+    unsubscribe()
+
+    assert set(heard) == {flow["flow_id"]}
 
 
 @pytest.mark.usefixtures("setup_entry")
@@ -582,6 +658,22 @@ async def test_reconfigure_failure_gives_the_port_back(
     assert entry.data[CONF_PORT] == meter.path
 
 
+@pytest.mark.usefixtures("short_listen")
+async def test_reconfigure_to_a_silent_port_asks_again(
+    hass: HomeAssistant, meter: PtyMeter, new_meter: Callable[[], PtyMeter]
+) -> None:
+    """The new port opens but stays silent: the reconfigure form says so, the meter keeps going."""
+    entry = await _running_entry(hass, meter, "lge450-pushlist-1")
+    silent = new_meter()
+
+    result = await _reconfigure(hass, entry, _keys(port=silent.path))
+
+    assert result["step_id"] == "reconfigure"
+    assert result["errors"] == {"base": "no_data"}
+    assert entry.state is ConfigEntryState.LOADED
+    assert entry.data[CONF_PORT] == meter.path
+
+
 async def test_reconfigure_onto_another_meters_port_aborts(
     hass: HomeAssistant, meter: PtyMeter
 ) -> None:
@@ -688,3 +780,16 @@ async def test_reauth_when_another_meter_answers_aborts(
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_meter"
     assert entry.data[CONF_KEY] == WRONG_KEY
+
+
+async def test_reauth_on_a_vanished_port_names_it(hass: HomeAssistant) -> None:
+    """The entry's own port is opened only while listening; that it is gone is still named."""
+    entry = MockConfigEntry(
+        domain=DOMAIN, title="Meter", unique_id="A", data=_entry_data(MISSING_PORT, "lge570")
+    )
+    entry.add_to_hass(hass)
+
+    result = await _reauth(hass, entry, _keys(WRONG_KEY))
+
+    assert result["errors"] == {"base": "cannot_open"}
+    assert _shown(result)["port"] == MISSING_PORT

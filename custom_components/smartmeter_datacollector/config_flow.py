@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-import re
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import (
@@ -23,12 +22,12 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import AbortFlow, section
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow, section
 from homeassistant.helpers import selector
 import voluptuous as vol
 
 from .compat import OptionsFlowBase
-from .connection import ListenResult, MeterPortError, listen_for_reading
+from .connection import ListenResult, MeterPortError, MeterStream, listen_for_reading
 from .const import (
     CONF_AUTH_KEY,
     CONF_KEY,
@@ -40,6 +39,7 @@ from .const import (
     FLAG_MANUFACTURERS,
 )
 from .dlms import PROFILES
+from .errors import KeyFieldError, decode_error, entry_key
 from .options_mqtt import (
     CONF_MQTT_MODE,
     MODE_EXTERNAL,
@@ -65,26 +65,15 @@ SECTION_ADVANCED: Final = "advanced"
 # Meters that send neither a meter id nor a system title are known by their port.
 PORT_UNIQUE_ID_PREFIX: Final = "port:"
 GENERIC_PROFILE: Final = "generic"
-# Decoder counters that explain a missing reading, most specific first: a meter that needs a key
-# and never got one also fails to decode, so key_required must win over the layout.
-_COUNTER_ERRORS: Final = (
-    ("key_required", "key_required"),
-    ("auth_errors", "auth_failed"),
-    ("decrypt_errors", "invalid_key"),
-    ("unknown_layouts", "unknown_layout"),
-)
+# Opening a port is instant for a device path or a refused socket; a network serial server that
+# does not answer must not keep the form waiting longer than this (seconds).
+OPEN_TIMEOUT: Final = 10.0
+# The 2025.4 frontend subscribes to a progress step's event only after rendering it, so a listen
+# that ends within milliseconds ends unseen; the event is said again after these delays (seconds).
+_PROGRESS_ECHO_DELAYS: Final = (0.5, 1.5, 4.0)
 # Every field of the broker form, optional ones included.
 _BROKER_KEYS: Final = frozenset(str(marker) for marker in broker_schema({}).schema)
-_HEX_KEY = re.compile(r"[0-9A-Fa-f]{32}")
 _MAX_MIN_INTERVAL = 3600
-
-
-class _KeyFormatError(Exception):
-    """A key is not 32 hex characters; error is the translation key to show."""
-
-    def __init__(self, error: str) -> None:
-        super().__init__(error)
-        self.error = error
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,15 +83,6 @@ class _Outcome:
     reading: Reading | None = None
     error: str | None = None
     placeholders: dict[str, str] = field(default_factory=dict)
-
-
-def _clean_key(value: str | None, error: str) -> str | None:
-    """Return the key as 32 upper-case hex digits (None when empty); operators print it spaced."""
-    if not value or not (compact := "".join(value.split())):
-        return None
-    if not _HEX_KEY.fullmatch(compact):
-        raise _KeyFormatError(error)
-    return compact.upper()
 
 
 def _listen_timeout(profile: Profile) -> float:
@@ -115,10 +95,8 @@ def _classify(result: ListenResult, timeout: float) -> _Outcome:
         return _Outcome(reading=result.reading)
     if result.bytes_received == 0:
         return _Outcome(error="no_data", placeholders={"seconds": f"{timeout:g}"})
-    counters = result.stats.as_dict()
-    for counter, error in _COUNTER_ERRORS:
-        if counters[counter]:
-            return _Outcome(error=error)
+    if error := decode_error(result.stats):
+        return _Outcome(error=error)
     return _Outcome(error="no_valid_frame", placeholders={"bytes": str(result.bytes_received)})
 
 
@@ -171,6 +149,9 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self._listen_task: asyncio.Task[_Outcome] | None = None
         # An entry unloaded so its port is free for listening; reloaded when the flow ends.
         self._borrowed_entry_id: str | None = None
+        self._echo: asyncio.Task[None] | None = None
+        # The port as the form opened it, handed to the listener so no byte is lost in between.
+        self._stream: MeterStream | None = None
 
     @staticmethod
     @callback
@@ -249,6 +230,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         outcome = self._listen_task.result()
         self._listen_task = None
+        self._async_echo_progress()
         if outcome.reading is None:
             self._async_return_port()
             self._errors = {"base": outcome.error or "no_data"}
@@ -279,6 +261,10 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     @callback
     def async_remove(self) -> None:
         """Give a borrowed port back to its entry however the flow ended."""
+        self._async_cancel_echoes()
+        if (stream := self._take_stream()) is not None:
+            # Opened by the form but never listened on: the dialog closed in between.
+            self.hass.async_create_background_task(stream.close(), f"{DOMAIN} close port")
         task = self._listen_task
         if task is not None and not task.done():
             # Closed while listening: the cancelled listener still has to let go of the port.
@@ -316,9 +302,9 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self._placeholders = {}
         advanced = user_input.get(SECTION_ADVANCED, {})
         try:
-            key = _clean_key(user_input.get(CONF_KEY), "invalid_key_format")
-            auth_key = _clean_key(advanced.get(CONF_AUTH_KEY), "invalid_auth_key_format")
-        except _KeyFormatError as err:
+            key = entry_key(user_input.get(CONF_KEY), "invalid_key_format")
+            auth_key = entry_key(advanced.get(CONF_AUTH_KEY), "invalid_auth_key_format")
+        except KeyFieldError as err:
             self._errors = {"base": err.error}
             return False
         port = await async_stable_port(self.hass, user_input[CONF_PORT])
@@ -330,6 +316,9 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         ]
         if await async_port_in_use(self.hass, port, others):
             raise AbortFlow("port_in_use")
+        profile = PROFILES[user_input[CONF_PROFILE]]
+        if not await self._async_port_opens(port, profile):
+            return False
         self._candidate = {
             CONF_PROFILE: user_input[CONF_PROFILE],
             CONF_PORT: port,
@@ -337,6 +326,52 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             CONF_AUTH_KEY: auth_key,
         }
         return True
+
+    async def _async_port_opens(self, port: str, profile: Profile) -> bool:
+        """Fail fast: a port that cannot be opened is named on the form, before any listening.
+
+        The port our own entry holds (reauth, reconfigure keeping it) opens once it is borrowed.
+        """
+        if self.source != SOURCE_USER and await async_port_in_use(
+            self.hass, port, [self._get_entry().data[CONF_PORT]]
+        ):
+            return True
+        try:
+            async with asyncio.timeout(OPEN_TIMEOUT):
+                self._stream = await MeterStream.open(port, profile)
+        except MeterPortError as err:
+            reason = err.reason
+        except TimeoutError:
+            reason = f"no answer within {OPEN_TIMEOUT:g} seconds"
+        else:
+            return True
+        self._errors = {"base": "cannot_open"}
+        self._placeholders = {"port": port, "reason": reason}
+        return False
+
+    @callback
+    def _async_echo_progress(self) -> None:
+        """Say again that the progress step ended, for a frontend that subscribed too late."""
+        self._async_cancel_echoes()
+        self._echo = self.hass.async_create_background_task(
+            self._async_echo(), f"{DOMAIN} config flow progress echo"
+        )
+
+    async def _async_echo(self) -> None:
+        waited = 0.0
+        for delay in _PROGRESS_ECHO_DELAYS:
+            await asyncio.sleep(delay - waited)
+            waited = delay
+            self.hass.bus.async_fire(
+                EVENT_DATA_ENTRY_FLOW_PROGRESSED,
+                {"handler": self.handler, "flow_id": self.flow_id, "refresh": True},
+            )
+
+    @callback
+    def _async_cancel_echoes(self) -> None:
+        if self._echo is not None:
+            self._echo.cancel()
+            self._echo = None
 
     async def _async_listen(self) -> _Outcome:
         """Free the port if our own entry holds it, then wait for one complete reading."""
@@ -351,12 +386,17 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 data[CONF_KEY],
                 data[CONF_AUTH_KEY],
                 timeout,
+                self._take_stream(),
             )
         except MeterPortError as err:
             return _Outcome(
                 error="cannot_open", placeholders={"port": data[CONF_PORT], "reason": err.reason}
             )
         return _classify(result, timeout)
+
+    def _take_stream(self) -> MeterStream | None:
+        stream, self._stream = self._stream, None
+        return stream
 
     async def _async_borrow_port(self, entry: ConfigEntry) -> None:
         # The running entry holds the port exclusively; listening needs it for a moment.

@@ -26,6 +26,13 @@ READ_SIZE = 4096
 # Closing a port whose adapter vanished can hang in the driver; never let that block unload.
 CLOSE_TIMEOUT = 5.0
 IEC62056_21 = "iec62056-21"
+# A meter sends one message back to back (IEC 62056-46 and EN 13757-2 define no pause inside a
+# message), so a silence of this many character times ends one: the decoder's quiet-line hook.
+QUIET_CHARACTERS = 50
+# USB adapters hand bytes over in bursts a few milliseconds apart, serial servers over a network
+# with more jitter still: a shorter silence than this is never taken as a gap.
+QUIET_MIN_LOCAL = 0.2
+QUIET_MIN_NETWORK = 0.5
 
 
 class MeterPortError(Exception):
@@ -34,6 +41,18 @@ class MeterPortError(Exception):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+def is_local_path(port: str) -> bool:
+    """A device path (/dev/..., COM3) rather than a serial server URL (socket://, rfc2217://)."""
+    return "://" not in port
+
+
+def quiet_gap(port: str, settings: SerialSettings) -> float:
+    """Seconds of silence that separate two messages on this line (from its character time)."""
+    bits = 1 + settings.bytesize + (settings.parity != "N") + settings.stopbits
+    floor = QUIET_MIN_LOCAL if is_local_path(port) else QUIET_MIN_NETWORK
+    return max(floor, QUIET_CHARACTERS * bits / settings.baudrate)
 
 
 def _reason(err: BaseException) -> str:
@@ -105,12 +124,15 @@ class MeterStream:
             return self._session.bytes_received
         return self._pushed_bytes
 
-    async def chunks(self) -> AsyncGenerator[bytes]:
-        """Yield decoder input until the port is lost (then raise MeterPortError)."""
+    async def chunks(self, quiet: float | None = None) -> AsyncGenerator[bytes]:
+        """Yield decoder input until the port is lost (then raise MeterPortError).
+
+        With `quiet` (seconds), a push port also yields one empty chunk when the line has been
+        silent that long after bytes arrived: the gap between two messages.
+        """
         try:
             if self._session is None:
-                while chunk := await self._reader.read(READ_SIZE):
-                    self._pushed_bytes += len(chunk)
+                async for chunk in self._pushed(quiet):
                     yield chunk
                 raise MeterPortError("the serial server closed the connection")
             while True:
@@ -125,6 +147,25 @@ class MeterStream:
                 await self._wait_next_poll()
         except (OSError, serialx.SerialException) as err:
             raise MeterPortError(_reason(err)) from err
+
+    async def _pushed(self, quiet: float | None) -> AsyncGenerator[bytes]:
+        """What a push meter sends, and b"" once per silence of `quiet` seconds after bytes."""
+        heard = False
+        while True:
+            try:
+                # Only right after bytes: a silent line does not wake the loop over and over.
+                async with asyncio.timeout(quiet if heard else None):
+                    chunk = await self._reader.read(READ_SIZE)
+            except TimeoutError:
+                # StreamReader.read keeps unread bytes when cancelled, so nothing is lost here.
+                heard = False
+                yield b""
+                continue
+            if not chunk:
+                return
+            heard = quiet is not None
+            self._pushed_bytes += len(chunk)
+            yield chunk
 
     def abort(self) -> None:
         """Drop the connection at once; chunks() then ends with MeterPortError."""
@@ -148,20 +189,24 @@ class ListenResult:
     bytes_received: int
 
 
-async def listen_for_reading(
+# The stream rides along optionally; grouping the key material would only rename the problem.
+async def listen_for_reading(  # noqa: PLR0913, PLR0917
     port: str,
     profile: str,
     key: str | None,
     auth_key: str | None,
     # The config flow shows the listening window to the user; asyncio.timeout is used inside.
     timeout: float,  # noqa: ASYNC109
+    stream: MeterStream | None = None,
 ) -> ListenResult:
     """Open port, wait up to timeout seconds for the first complete reading, close the port.
 
+    A stream the caller opened already (the config flow opens first, to fail fast) is used as is.
     Raises MeterPortError when the port cannot be opened or is lost while listening.
     """
     decoder = MeterDecoder(profile, key=key or None, auth_key=auth_key or None)
-    stream = await MeterStream.open(port, PROFILES[profile])
+    if stream is None:
+        stream = await MeterStream.open(port, PROFILES[profile])
     reading: Reading | None = None
     try:
         async with asyncio.timeout(timeout), contextlib.aclosing(stream.chunks()) as chunks:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.repairs import RepairsFlow
@@ -13,34 +12,14 @@ from .connection import MeterPortError, close_meter_port, open_meter_port
 from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, CONF_PROFILE
 from .coordinator import ISSUE_DECRYPTION
 from .dlms import PROFILES, MeterDecoder
+from .errors import KeyFieldError, entry_key, key_error
+from .serial_ports import async_port_in_use
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.data_entry_flow import FlowResult
 
     from .coordinator import SmartMeterConfigEntry
-
-_HEX_KEY = re.compile(r"[0-9A-Fa-f]{32}")
-# Decoder counters that condemn the keys a user typed, and the form error each one shows.
-_KEY_ERRORS = (
-    ("key_required", "key_required"),
-    ("decrypt_errors", "invalid_key"),
-    ("auth_errors", "auth_failed"),
-)
-
-
-class _KeyFormatError(ValueError):
-    """A key that is not 32 hex digits; args[0] is the translation key of the form error."""
-
-
-def _clean_key(value: str | None, error: str) -> str | None:
-    # Operators print keys in groups; the entry stores them compact and upper-case.
-    compact = "".join((value or "").split())
-    if not compact:
-        return None
-    if not _HEX_KEY.fullmatch(compact):
-        raise _KeyFormatError(error)
-    return compact.upper()
 
 
 class _EntryFixFlow(RepairsFlow):
@@ -83,9 +62,9 @@ class PortFixFlow(_EntryFixFlow):
         placeholders = self._placeholders()
         if user_input is not None:
             port = user_input[CONF_PORT].strip()
-            if port == self._entry.data[CONF_PORT]:
+            if await async_port_in_use(self.hass, port, [self._entry.data[CONF_PORT]]):
                 return self._save({})
-            if self._port_taken(port):
+            if await self._port_taken(port):
                 errors[CONF_PORT] = "port_in_use"
             else:
                 try:
@@ -107,12 +86,13 @@ class PortFixFlow(_EntryFixFlow):
             description_placeholders=placeholders,
         )
 
-    def _port_taken(self, port: str) -> bool:
-        return any(
-            entry.data.get(CONF_PORT) == port
+    async def _port_taken(self, port: str) -> bool:
+        others = [
+            entry.data[CONF_PORT]
             for entry in self.hass.config_entries.async_entries(self._entry.domain)
-            if entry.entry_id != self._entry.entry_id
-        )
+            if entry.entry_id != self._entry.entry_id and CONF_PORT in entry.data
+        ]
+        return await async_port_in_use(self.hass, port, others)
 
 
 class KeyFixFlow(_EntryFixFlow):
@@ -127,10 +107,10 @@ class KeyFixFlow(_EntryFixFlow):
         errors: dict[str, str] = {}
         if user_input is not None:
             try:
-                key = _clean_key(user_input.get(CONF_KEY), "invalid_key_format")
-                auth_key = _clean_key(user_input.get(CONF_AUTH_KEY), "invalid_auth_key_format")
-            except _KeyFormatError as err:
-                errors["base"] = str(err)
+                key = entry_key(user_input.get(CONF_KEY), "invalid_key_format")
+                auth_key = entry_key(user_input.get(CONF_AUTH_KEY), "invalid_auth_key_format")
+            except KeyFieldError as err:
+                errors["base"] = err.error
             else:
                 if error := self._try_keys(key, auth_key):
                     errors["base"] = error
@@ -154,8 +134,7 @@ class KeyFixFlow(_EntryFixFlow):
         trial = MeterDecoder(coordinator.profile.name, key=key, auth_key=auth_key)
         if trial.feed(b"".join(frames)):
             return None
-        counters = trial.stats.as_dict()
-        return next((error for counter, error in _KEY_ERRORS if counters[counter]), None)
+        return key_error(trial.stats)
 
 
 async def async_create_fix_flow(
