@@ -72,7 +72,10 @@ async def async_setup_entry(
     @callback
     def add_new_values() -> None:
         reading = coordinator.data
-        if reading is None:
+        # Runs on every push: almost always every value already has its sensor.
+        if reading is None or (
+            reading.values.keys() <= known and (reading.timestamp is None or CLOCK_KEY in known)
+        ):
             return
         descriptions: list[ObisSensorEntityDescription] = []
         if reading.timestamp is not None and CLOCK_KEY not in known:
