@@ -1,0 +1,86 @@
+"""The update policy on its own: when it writes, and that the recorded integral stays true."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from custom_components.smartmeter_datacollector.update_policy import (
+    MeanWriter,
+    SampleWriter,
+    Ticker,
+    aligned_interval,
+)
+
+START = 1_800_000_000.0  # a multiple of 300: a statistics boundary
+
+
+@pytest.mark.parametrize(
+    ("asked", "used"),
+    [(0, 0), (-5, 0), (1, 1), (7, 6), (45, 30), (60, 60), (299, 150), (300, 300), (700, 600)],
+)
+def test_intervals_divide_the_statistics_period(asked: float, used: float) -> None:
+    assert aligned_interval(asked) == used
+
+
+def test_ticker_writes_the_last_push_before_each_boundary() -> None:
+    ticker = Ticker(60.0)
+    due = [t for t in range(0, 181, 5) if ticker.due(START + 0.5 + t)]
+    # Pushes at :55.5 are the last before each minute; the first push only starts the clock.
+    assert due == [55, 115, 175]
+
+
+def test_ticker_catches_up_after_a_missed_boundary() -> None:
+    ticker = Ticker(60.0)
+    ticker.due(START + 10)
+    ticker.due(START + 20)
+    # The meter fell silent over the boundary at +60: the next push writes at once.
+    assert ticker.due(START + 95)
+
+
+def test_every_push_writes_only_changes() -> None:
+    writer = SampleWriter(0.0)
+    writer.shown(1)
+    assert [writer.offer(v, START + i) for i, v in enumerate((1, 2, 2, 3))] == [None, 2, None, 3]
+
+
+def test_a_total_is_written_once_a_minute_and_only_when_it_changed() -> None:
+    writer = SampleWriter(60.0)
+    writer.shown(100)
+    written = [
+        (t, value)
+        for t in range(241)
+        if (value := writer.offer(100 + min(t, 100) // 10, START + 0.5 + t)) is not None
+    ]
+    # Last push before each boundary while counting; nothing once the total stands still.
+    assert written == [(59, 105), (119, 110)]
+
+
+def test_a_jump_is_written_at_once_and_noise_waits_for_the_boundary() -> None:
+    writer = MeanWriter(60.0, 1, 200.0, jumps=True)
+    writer.shown(300.0)
+    assert writer.offer(310.0, START + 1) is None
+    assert writer.offer(2300.0, START + 2) == 2300.0
+
+
+def test_recorded_integral_follows_the_pushes() -> None:
+    """What the recorder integrates (each write held until the next) matches the pushes."""
+    rng = random.Random(3)
+    writer = MeanWriter(60.0, 1, 200.0, jumps=True)
+    held: float | None = None
+    recorded = pushed = 0.0
+    last = 0.0
+    writes = 0
+    for second in range(3 * 3600):
+        watts = 400.0 + 300.0 * (second // 700 % 2) + rng.uniform(-40.0, 40.0)
+        if held is not None:
+            recorded += held
+            pushed += last
+        if (value := writer.offer(watts, START + second)) is not None:
+            held = value
+            writes += 1
+        last = watts
+    assert recorded == pytest.approx(pushed, rel=0.002)
+    # A write a minute plus the steps, not one per push.
+    assert writes < 3 * 3600 / 20
