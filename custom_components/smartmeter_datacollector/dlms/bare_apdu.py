@@ -20,6 +20,8 @@ from .framing import FrameStatus
 from .lengths import read_length
 
 TAGS = frozenset((DATA_NOTIFICATION, *CIPHERED_TAGS))
+# Stray bytes tolerated between two bare APDUs (idle-line glitches, a bridge's padding).
+_MAX_STRAY_BYTES = 2
 # A bare APDU is never longer than this; waiting for more would let garbage grow the buffer.
 MAX_LENGTH = 8192
 _OCTET_STRING = 0x09
@@ -107,15 +109,22 @@ def probe(
             return status, end
     else:
         return FrameStatus.NOT_A_FRAME, pos
-    if strict:
-        if end == len(buf):
-            return (FrameStatus.FRAME, end) if at_gap else (FrameStatus.INCOMPLETE, end + 1)
-        follower = _plausible_start(buf, end)
+    if end == len(buf):
+        if strict and not at_gap:
+            return FrameStatus.INCOMPLETE, end + 1
+        return status, end
+    # The next APDU must start right after this one, give or take a stray byte or two (an idle
+    # line glitch). Anything else means this APDU was not what was sent: cut short and read on
+    # into its successor, or changed so that it ends early.
+    for follower_at in range(end, min(end + 1 + _MAX_STRAY_BYTES, len(buf))):
+        follower = _plausible_start(buf, follower_at)
+        if follower is FrameStatus.FRAME:
+            return status, end
         if follower is FrameStatus.INCOMPLETE:
-            return (FrameStatus.FRAME, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
-        if follower is not FrameStatus.FRAME:
-            return FrameStatus.NOT_A_FRAME, pos
-    return status, end
+            return (status, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
+    if len(buf) <= end + _MAX_STRAY_BYTES:
+        return (status, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
+    return FrameStatus.NOT_A_FRAME, pos
 
 
 def _plausible_start(buf: bytes | bytearray, pos: int) -> FrameStatus:

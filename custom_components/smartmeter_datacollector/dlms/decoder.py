@@ -33,7 +33,7 @@ from .gbt import TAG as GBT_TAG
 from .iec_readout import ReadoutParser
 from .keys import parse_key
 from .layouts import interpret_body
-from .models import DecoderStats, Profile, Reading
+from .models import DecoderStats, Profile, Reading, SerialSettings
 from .nordic import LIST_TEMPLATES
 from .profiles import PROFILES
 from .readings import build_reading
@@ -43,16 +43,20 @@ _LOGGER = logging.getLogger(__name__)
 _RECENT_FRAMES = 8
 # The largest push seen is about 2 KiB; a message's frames follow each other at line speed.
 _LARGEST_MESSAGE_BYTES = 2048
-_BITS_PER_CHARACTER = 11  # start, 8 data, parity, stop: the slowest UART framing
 DEFAULT_IDLE_GAP = 0.5
 # Hex logged for one internal error; enough to rebuild the frame, bounded for the log.
 _MAX_LOGGED_BYTES = 4096
 
 
-def default_max_message_age(profile: Profile) -> float:
+def byte_time(serial: SerialSettings) -> float:
+    """Seconds one character takes on the line: start bit, data bits, parity, stop bits."""
+    bits = 1 + serial.bytesize + (serial.parity != "N") + serial.stopbits
+    return bits / serial.baudrate
+
+
+def default_max_message_age(profile: Profile, serial: SerialSettings | None = None) -> float:
     """How long a meter can take to send one message: a push interval plus 2 KiB at line speed."""
-    transfer = _LARGEST_MESSAGE_BYTES * _BITS_PER_CHARACTER / profile.serial.baudrate
-    return profile.push_interval + transfer
+    return profile.push_interval + _LARGEST_MESSAGE_BYTES * byte_time(serial or profile.serial)
 
 
 class MeterDecoder:
@@ -67,8 +71,13 @@ class MeterDecoder:
         *,
         max_message_age: float | None = None,
         idle_gap: float = DEFAULT_IDLE_GAP,
+        serial: SerialSettings | None = None,
     ) -> None:
-        """Raise KeyError for an unknown profile and KeyFormatError for a malformed key."""
+        """Raise KeyError for an unknown profile and KeyFormatError for a malformed key.
+
+        `serial`: the line settings in use when they differ from the profile's (only the time
+        rules use them: a chunk's own transfer time is not silence).
+        """
         self.profile = profile if isinstance(profile, Profile) else PROFILES[profile]
         self._templates = self.profile.templates + LIST_TEMPLATES
         self._key = parse_key(key)
@@ -78,8 +87,11 @@ class MeterDecoder:
         self.stats = DecoderStats()
         self._recent: deque[bytes] = deque(maxlen=_RECENT_FRAMES)
         self._scanner = FrameScanner(self.stats)
+        self._byte_time = byte_time(serial or self.profile.serial)
         self.max_message_age = (
-            default_max_message_age(self.profile) if max_message_age is None else max_message_age
+            default_max_message_age(self.profile, serial)
+            if max_message_age is None
+            else max_message_age
         )
         self._assembler = MessageAssembler(self.stats, self.max_message_age)
         self._readout = (
@@ -108,7 +120,9 @@ class MeterDecoder:
         self._readings = readings
         try:
             if now is not None:
-                if self._last_feed is not None and now - self._last_feed >= self._idle_gap:
+                # `now` is when the chunk's last byte arrived; its bytes took time on the line.
+                last = self._last_feed
+                if last is not None and now - len(data) * self._byte_time - last >= self._idle_gap:
                     self._gap()
                 self._last_feed = now
             if self._readout is not None:

@@ -53,7 +53,8 @@ def parse_frame(buf: bytes | bytearray, start: int) -> tuple[FrameStatus, HdlcFr
 
     Returns the status, the frame when there is one, and an index: for a frame, the index just
     past its last content byte (its closing flag stays in the buffer, since it may open the next
-    frame); for INCOMPLETE, how long the buffer must be before looking again is worthwhile.
+    frame); for INCOMPLETE, how long the buffer must be before looking again is worthwhile; for
+    BAD_CHECKSUM, where the frame ends when its header check passed (else `start`).
     """
     if len(buf) - start < 3:
         return FrameStatus.INCOMPLETE, None, start + 3
@@ -91,7 +92,8 @@ def parse_frame(buf: bytes | bytearray, start: int) -> tuple[FrameStatus, HdlcFr
             return FrameStatus.BAD_CHECKSUM, None, start
         information = bytes(buf[hcs_end:fcs_start])
     if crc16_x25(buf[content_start:fcs_start]) != buf[fcs_start] | (buf[fcs_start + 1] << 8):
-        return FrameStatus.BAD_CHECKSUM, None, start
+        # With a checked header the frame is real and its length right: say where it ends.
+        return FrameStatus.BAD_CHECKSUM, None, closing if information else start
     frame = HdlcFrame(
         information=information,
         segmented=bool(format_high & SEGMENTED),

@@ -24,12 +24,13 @@ from .models import DecoderStats, Measurement, Reading
 STX, ETX = 0x02, 0x03
 _LF = 0x0A
 _END_OF_DATA = "!"
-_IDENTIFICATION = "/"
+# Clause 6.3.2 identification message: "/", manufacturer (3 letters), baud rate character, ident.
+_IDENTIFICATION_LINE = re.compile(r"/[A-Za-z]{3}[0-9A-Z\\][\x20-\x7e]{1,16}")
 _MAX_LINE = 256
 _MAX_LINES = 512
 # Clause 6.5: address (OBIS value groups, optionally A-B: and *F), then one or more "(value*unit)".
 _LINE = re.compile(
-    r"(?P<code>(?:\d{1,3}-\d{1,3}:)?[0-9A-Z]{1,3}(?:\.[0-9A-Z]{1,3}){1,2}(?:\*\d{1,3})?)"
+    r"(?P<code>(?:\d{1,3}-\d{1,3}:)?(?:\d{1,3}|[A-Z])(?:\.(?:\d{1,3}|[A-Z])){1,2}(?:\*\d{1,3})?)"
     r"\((?P<value>[\x20\x22-\x27\x2b-\x2e\x30-\x7e]{0,128})(?:\*(?P<unit>[A-Za-z]{1,8}))?\)"
     r"(?:\([\x20\x22-\x27\x2b-\x2e\x30-\x7e]{0,128}(?:\*[A-Za-z]{1,8})?\))*"
 )
@@ -122,7 +123,9 @@ class _Readout:
                 self.values[key] = measurement
 
     def reading(self, zone: tzinfo | None) -> Reading | None:
-        if self.bad or (self.meter_id is None and not self.values):
+        # The meter number opens every readout of these meters: without it, the first line was
+        # lost and what follows may belong to another readout.
+        if self.bad or self.meter_id is None or not (self.values or self.time_text):
             return None
         timestamp = None
         if self.date_text or self.time_text:
@@ -166,6 +169,11 @@ class ReadoutParser:
                 self._await_bcc = False
                 self._end_block(byte == self._bcc, readings)
                 continue
+            if self._finished is not None and byte != ETX:
+                # ETX must follow the end-of-data line at once (clause 6.3.3): this STX was noise.
+                self._finished = None
+                self._framed = False
+                self._stats.dropped_messages += 1
             if self._framed:
                 self._bcc ^= byte
             if byte == STX:
@@ -204,7 +212,7 @@ class ReadoutParser:
         text = raw.rstrip(b"\r").decode("ascii", "replace")
         if not text:
             return
-        if text.startswith(_IDENTIFICATION):
+        if _IDENTIFICATION_LINE.fullmatch(text):
             # The identification message precedes the data block (clause 6.3.2).
             if self._readout is not None and self._readout.lines:
                 self._stats.dropped_messages += 1

@@ -88,11 +88,14 @@ class FrameScanner:
             elif status is FrameStatus.BAD_CHECKSUM:
                 self._stats.crc_errors += 1
                 units.append(FrameStatus.BAD_CHECKSUM)
-                if buf[pos] not in bare_apdu.TAGS:
-                    # A frame's whole structure, only its check failed: this stream is framed,
-                    # and an APDU inside the broken frame must not be taken for a bare one.
+                if end > pos:
+                    # A real frame (its header check passed) with a corrupted body: the stream
+                    # is framed, and nothing inside the frame may be taken for anything.
                     self._raw_mode = False
                     self._raw_boundary = None
+                    self._stats.bytes_discarded += end - pos
+                    pos = end
+                    continue
             elif buf[pos] == hdlc.FLAG and pos + 1 < size and buf[pos + 1] == hdlc.FLAG:
                 pos += 1  # flag fill between frames is idle line, not garbage
                 continue

@@ -1,0 +1,70 @@
+"""Regressions found by the fuzz campaign (smartmeter_devtools/fuzz.py), bytes built or inlined."""
+
+from __future__ import annotations
+
+import synthetic
+
+from custom_components.smartmeter_datacollector.dlms import MeterDecoder
+from smartmeter_devtools.framing_encode import iec62056_21_readout
+
+BYTE_TIME_2400_8E1 = 11 / 2400
+
+
+def test_a_chunks_own_line_time_is_not_silence() -> None:
+    """F1: one push read in two chunks, `now` = arrival of each chunk's last byte, no gap."""
+    apdu = synthetic.notification()
+    half = len(apdu) // 2
+    decoder = MeterDecoder("kaifa_mbus")
+    start = 1000.0
+
+    readings = decoder.feed(apdu[:half], start + half * BYTE_TIME_2400_8E1)
+    readings += decoder.feed(apdu[half:], start + len(apdu) * BYTE_TIME_2400_8E1)
+    assert len(readings) == 1
+    assert decoder.stats.bytes_discarded == 0
+
+
+def test_flag_garbage_in_a_bare_apdu_stream_does_not_end_bare_mode() -> None:
+    """A 7E run can fail a checksum with a frame's shape; the stream stays a bare-APDU stream."""
+    apdus = [synthetic.notification(synthetic.pairs_body(energy=n)) for n in range(3)]
+    garbage = bytes.fromhex("7ea00bceff03134d8e0000007e")  # frame shape, header check fails
+    decoder = MeterDecoder("generic")
+
+    readings = decoder.feed(apdus[0] + garbage + apdus[1] + apdus[2]) + decoder.gap()
+    assert [r.values["1-0:1.8.0"].value for r in readings][-2:] == [1, 2]
+    assert decoder.stats.crc_errors == 1
+
+
+def test_an_apdu_inside_a_frame_with_a_bad_fcs_is_not_taken_for_a_bare_one() -> None:
+    """A real frame (header check passes) whose FCS fails is skipped whole, APDU and all."""
+    broken = bytearray(synthetic.hdlc_single(synthetic.notification()))
+    broken[-4] ^= 0x01  # last body byte: HCS still fine, FCS fails
+    decoder = MeterDecoder("generic")
+
+    assert decoder.feed(bytes(broken)) == []
+    assert decoder.gap() == []
+    assert decoder.stats.crc_errors == 1
+    assert len(decoder.feed(synthetic.hdlc_single(synthetic.notification()))) == 1
+
+
+LINES = ["0.0.0(110002267)", "1.8.0(31.5*kWh)", "0.9.1(21:10:29)", "0.9.2(24-03-21)"]
+
+
+def _text(lines: list[str]) -> bytes:
+    return "".join(f"{line}\r\n" for line in [*lines, "!"]).encode()
+
+
+def test_a_letter_glued_to_the_meter_number_line_is_not_a_code() -> None:
+    """`S0.0.0(...)`: noise before the first line; without the meter number, no reading."""
+    decoder = MeterDecoder("siemens_td3511")
+
+    assert decoder.feed(b"S" + _text(LINES)) == []
+    assert len(decoder.feed(_text(LINES))) == 1
+
+
+def test_a_stray_stx_does_not_wait_forever_for_its_etx() -> None:
+    """Noise holding STX must not turn the unframed readouts after it into a framed block."""
+    decoder = MeterDecoder("siemens_td3511")
+
+    readings = decoder.feed(b"\x02\x91" + _text(LINES) + _text(LINES) + _text(LINES))
+    assert len(readings) == 2
+    assert len(decoder.feed(iec62056_21_readout(LINES))) == 1
