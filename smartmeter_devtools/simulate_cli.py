@@ -58,6 +58,11 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         help="peak watts of a simulated rooftop PV system (0: none)",
     )
     parser.add_argument(
+        "--line-check",
+        action="store_true",
+        help="send noise to a reader whose baud rate is not the meter's, as a real line does",
+    )
+    parser.add_argument(
         "--state",
         type=Path,
         help="keep the energy counters in this file, so a restart continues them",
@@ -101,6 +106,7 @@ def _config(args: argparse.Namespace) -> SimulatorConfig:
         seed=args.seed,
         solar_peak_w=max(0.0, args.solar_peak),
         state=args.state,
+        line_baudrate=profile.serial.baudrate if args.line_check else None,
     )
 
 

@@ -36,6 +36,10 @@ _WRITE_PATIENCE_S = 1.0
 _SAVE_EVERY_S = 60.0
 _SAME_READOUT_S = 2.0
 _WATCH_S = 0.02  # how often an idle simulator looks whether its reader left
+_SPEEDS = {
+    rate: getattr(termios, f"B{rate}")
+    for rate in (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+}
 
 
 class PtyLink:
@@ -78,6 +82,11 @@ class PtyLink:
         attrs = termios.tcgetattr(self._master)  # on a pty master this is the slave's line
         attrs[4] = attrs[5] = termios.B38400
         termios.tcsetattr(self._master, termios.TCSANOW, attrs)
+
+    def line_speed(self) -> int | None:
+        """The baud rate the reader set on its end (a pty keeps it, though it never paces by it)."""
+        code = termios.tcgetattr(self._master)[5]
+        return next((rate for rate, value in _SPEEDS.items() if value == code), None)
 
     def write(self, data: bytes) -> bool:
         """Write everything, waiting a little for a slow reader; drop the rest if it stalls."""
@@ -133,6 +142,8 @@ class SimulatorConfig:
     count: int = 0
     seed: int = 1
     solar_peak_w: float = 3000.0
+    # Like a real line: a reader at another speed receives noise, not the meter's frames.
+    line_baudrate: int | None = None
     # Energy counters are kept here between runs, so a restarted meter never counts backwards.
     state: Path | None = None
 
@@ -256,6 +267,10 @@ class Simulator:
             if not attached and self.config.replay is not None:
                 continue
             message = source(datetime.now(self.config.tz))
+            wanted = self.config.line_baudrate
+            if attached and wanted is not None and self.link.line_speed() != wanted:
+                # A UART at the wrong speed sees framing errors: a burst of nothing useful.
+                message = bytes(len(message))
             if attached and self.link.write(message):
                 self.delivered += 1
             if time.monotonic() - self._saved_at > _SAVE_EVERY_S:

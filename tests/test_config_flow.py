@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import serialx
 import voluptuous as vol
 
-from custom_components.smartmeter_datacollector import config_flow, serial_ports
+from custom_components.smartmeter_datacollector import config_flow, detection, serial_ports
 from custom_components.smartmeter_datacollector.const import (
     CONF_AUTH_KEY,
     CONF_KEY,
@@ -34,6 +34,7 @@ from custom_components.smartmeter_datacollector.const import (
     DOMAIN,
 )
 from custom_components.smartmeter_datacollector.dlms import PROFILES, MeterDecoder
+from custom_components.smartmeter_datacollector.line_settings import settings_data
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -52,6 +53,9 @@ MISSING_PORT = "/dev/serial/by-id/usb-no-such-adapter-if00-port0"
 ADVANCED = config_flow.SECTION_ADVANCED
 
 
+_SPEED_CODES = {rate: getattr(termios, f"B{rate}") for rate in (2400, 9600, 115200)}
+
+
 def _vector(stem: str) -> tuple[bytes, dict[str, Any]]:
     vector = load_vector(stem)
     return vector.data, vector.meta
@@ -65,7 +69,9 @@ class PtyMeter:
     line, which every open clears again: the next open always changes something and succeeds.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, baudrate: int | None = None) -> None:
+        # With a baud rate, a reader at another speed gets noise, as on a real line.
+        self._baudrate = baudrate
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         os.set_blocking(self._master, False)
@@ -89,9 +95,12 @@ class PtyMeter:
             attrs[0] |= termios.IGNBRK
             termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
             if self._payload:
+                payload = self._payload
+                if self._baudrate is not None and attrs[5] != _SPEED_CODES[self._baudrate]:
+                    payload = bytes(len(payload))
                 # Nobody reading fills the pty buffer; a real meter pushes regardless.
                 with contextlib.suppress(BlockingIOError):
-                    os.write(self._master, self._payload)
+                    os.write(self._master, payload)
             self._ticked.set()
             await asyncio.sleep(PUSH_PERIOD)
 
@@ -104,11 +113,11 @@ class PtyMeter:
 
 
 @pytest.fixture
-async def new_meter() -> AsyncIterator[Callable[[], PtyMeter]]:
+async def new_meter() -> AsyncIterator[Callable[..., PtyMeter]]:
     meters: list[PtyMeter] = []
 
-    def make() -> PtyMeter:
-        meters.append(PtyMeter())
+    def make(baudrate: int | None = None) -> PtyMeter:
+        meters.append(PtyMeter(baudrate))
         return meters[-1]
 
     yield make
@@ -217,10 +226,20 @@ async def test_form_offers_readable_meter_types_and_free_port_entry(hass: HomeAs
 
     _assert_translated(result)
     schema = _schema(result).schema
-    labels = [option["label"] for option in schema[CONF_PROFILE].config["options"]]
-    assert labels == [profile.title for profile in PROFILES.values()]
-    assert "Landis+Gyr E450 (CII / M-Bus, 2400 8E1)" in labels
-    assert labels[-1].startswith("Other DLMS meter")
+    profile = schema[CONF_PROFILE]
+    assert profile.config["options"] == ["auto", *PROFILES]
+    assert profile.config["translation_key"] == CONF_PROFILE
+    labels = TRANSLATIONS["selector"][CONF_PROFILE]["options"]
+    assert [labels[name] for name in profile.config["options"]][:2] == [
+        "Detect automatically",
+        "Landis+Gyr E450 (CII / M-Bus, 2400 8E1)",
+    ]
+    assert labels["generic"].startswith("Other DLMS meter")
+    marker = next(m for m in schema if str(m) == CONF_PROFILE)
+    assert marker.default() == "auto"
+    # No onboard /dev/ttyS0 guess: the field starts empty when no by-id adapter exists.
+    assert _suggested(result).get(CONF_PORT, "") == ""
+    assert schema[CONF_KEY].config["type"] == "password"
     port = schema[CONF_PORT]
     if serial_ports.SERIAL_PORT_SELECTOR is None:
         assert isinstance(port, selector.SelectSelector)
@@ -228,6 +247,7 @@ async def test_form_offers_readable_meter_types_and_free_port_entry(hass: HomeAs
     advanced = schema[ADVANCED]
     assert advanced.options["collapsed"] is True
     assert CONF_AUTH_KEY in advanced.schema.schema
+    assert {"baudrate", "bytesize", "parity", "stopbits"} <= set(map(str, advanced.schema.schema))
 
 
 @pytest.mark.parametrize("stem", vector_names(is_push_capture))
@@ -250,6 +270,7 @@ async def test_every_capture_sets_up_its_meter(
         CONF_PORT: meter.path,
         CONF_KEY: meta["key"],
         CONF_AUTH_KEY: meta["auth_key"],
+        **settings_data(PROFILES[meta["profile"]].serial),
     }
     assert entry.unique_id == (identity or f"port:{meter.path}")
     assert entry.title.endswith(identity or PROFILES[meta["profile"]].model)
@@ -600,6 +621,11 @@ async def test_reconfigure_shows_current_settings(hass: HomeAssistant, meter: Pt
         CONF_PORT: meter.path,
         CONF_KEY: entry.data[CONF_KEY],
         CONF_AUTH_KEY: entry.data[CONF_AUTH_KEY],
+        # The line settings are those of the meter type (the entry stores none of its own).
+        "baudrate": "2400",
+        "bytesize": "8",
+        "parity": "E",
+        "stopbits": "1",
     }
 
 
@@ -793,3 +819,178 @@ async def test_reauth_on_a_vanished_port_names_it(hass: HomeAssistant) -> None:
 
     assert result["errors"] == {"base": "cannot_open"}
     assert _shown(result)["port"] == MISSING_PORT
+
+
+# --- Detection: only the port given ---------------------------------------------------------
+
+
+@pytest.fixture
+def quick_detect(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Listen one second per line setting: the fake meter pushes ten times a second."""
+    monkeypatch.setattr(detection, "PUSH_WINDOW", 1.0)
+    monkeypatch.setattr(detection, "READOUT_WINDOW", 1.0)
+
+
+async def _detected(hass: HomeAssistant, port: str) -> ConfigFlowResult:
+    """Submit only the port and follow the progress steps to what the dialog shows next."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {CONF_PORT: port})
+    while result["type"] is FlowResultType.SHOW_PROGRESS:
+        _assert_translated(result)
+        assert result["progress_action"] == "detect"
+        await hass.async_block_till_done()
+        result = await hass.config_entries.flow.async_configure(result["flow_id"])
+    _assert_translated(result)
+    return result
+
+
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "lge450-pushlist-1",
+        "lge570-cfg2026-idle",
+        "lge360-cfg2026",
+        "iskraam550-pushlist-1",
+        "kamstrup-no-10s",
+        "aidon-no-hourly",
+    ],
+)
+@pytest.mark.usefixtures("setup_entry", "quick_detect")
+async def test_only_the_port_finds_type_line_settings_and_meter(
+    hass: HomeAssistant, new_meter: Callable[..., PtyMeter], stem: str
+) -> None:
+    payload, meta = _vector(stem)
+    expected = PROFILES[meta["profile"]]
+    meter = new_meter(expected.serial.baudrate)
+    meter.push(payload)
+    identity, _ = _identity(payload, meta)
+
+    result = await _detected(hass, meter.path)
+
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "confirm"
+    shown = _shown(result)
+    assert shown["meter_id"] == identity
+    assert shown["settings"] == str(expected.serial)
+    assert shown["model"] == expected.model
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], {})
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"] == {
+        CONF_PROFILE: meta["profile"],
+        CONF_PORT: meter.path,
+        CONF_KEY: None,
+        CONF_AUTH_KEY: None,
+        **settings_data(expected.serial),
+    }
+
+
+@pytest.mark.usefixtures("setup_entry", "quick_detect")
+async def test_encrypted_meter_asks_for_the_key_and_checks_it_on_what_arrived(
+    hass: HomeAssistant, new_meter: Callable[..., PtyMeter]
+) -> None:
+    payload, meta = _vector("lge570-enc")
+    meter = new_meter(2400)
+    meter.push(payload)
+
+    result = await _detected(hass, meter.path)
+    assert result["step_id"] == "keys"
+    assert result["errors"] == {}
+    assert _shown(result)["maker"] == "LGZ"
+    flow_id = result["flow_id"]
+    meter.push(b"")  # from here on the key is tried on what already arrived
+
+    result = await hass.config_entries.flow.async_configure(flow_id, _keys("zz"))
+    assert result["errors"] == {"base": "invalid_key_format"}
+    result = await hass.config_entries.flow.async_configure(flow_id, _keys(WRONG_KEY))
+    assert result["errors"] == {"base": "invalid_key"}
+    result = await hass.config_entries.flow.async_configure(flow_id, _keys(meta["key"].lower()))
+    assert result["step_id"] == "confirm"
+    result = await hass.config_entries.flow.async_configure(flow_id, {})
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_PROFILE] == "lge570"
+    assert result["data"][CONF_KEY] == meta["key"]
+
+
+@pytest.mark.usefixtures("quick_detect")
+async def test_detection_tells_a_silent_line_from_an_unknown_meter(
+    hass: HomeAssistant, new_meter: Callable[..., PtyMeter]
+) -> None:
+    silent = new_meter()
+    result = await _detected(hass, silent.path)
+    assert result["step_id"] == "user"
+    assert result["errors"] == {"base": "no_data_any"}
+    assert "2400 8E1" in _shown(result)["settings"]
+
+    noisy = new_meter()
+    noisy.push(b"\x55" * 64)
+    result = await _detected(hass, noisy.path)
+    assert result["errors"] == {"base": "not_detected"}
+    assert int(_shown(result)["bytes"]) > 0
+
+
+@pytest.mark.usefixtures("socket_enabled", "quick_detect")
+async def test_detection_on_a_lost_connection_names_it(hass: HomeAssistant) -> None:
+    async def hang_up(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.close()
+
+    server = await asyncio.start_server(hang_up, "127.0.0.1", 0)
+    port = f"socket://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+    try:
+        result = await _detected(hass, port)
+    finally:
+        server.close()
+        await server.wait_closed()
+
+    assert result["errors"] == {"base": "cannot_open"}
+    assert "closed" in _shown(result)["reason"]
+
+
+@pytest.mark.usefixtures("quick_detect")
+async def test_detecting_a_meter_already_set_up_aborts(
+    hass: HomeAssistant, new_meter: Callable[..., PtyMeter]
+) -> None:
+    payload, meta = _vector("lge450-pushlist-1")
+    MockConfigEntry(
+        domain=DOMAIN, unique_id=meta["meter_id"], data=_entry_data("/dev/ttyUSB7", "lge450")
+    ).add_to_hass(hass)
+    meter = new_meter(2400)
+    meter.push(payload)
+
+    result = await _detected(hass, meter.path)
+
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+
+
+@pytest.mark.usefixtures("quick_detect")
+async def test_closing_the_dialog_while_detecting_frees_the_port(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], {CONF_PORT: meter.path}
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    assert _shown(result)["setting"] == "2400 8E1"
+
+    hass.config_entries.flow.async_abort(result["flow_id"])
+    await hass.async_block_till_done()
+
+    _, writer = await serialx.open_serial_connection(meter.path, baudrate=2400)
+    writer.close()
+    await writer.wait_closed()
+
+
+async def test_port_field_starts_with_the_first_by_id_adapter(
+    hass: HomeAssistant, meter: PtyMeter, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    by_id = tmp_path / "by-id"
+    by_id.mkdir()
+    for name in ("usb-FTDI_B-if00-port0", "usb-FTDI_A-if00-port0"):
+        (by_id / name).symlink_to(meter.path)
+    monkeypatch.setattr(serial_ports, "BY_ID_DIR", by_id)
+
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+
+    assert _suggested(result)[CONF_PORT] == str(by_id / "usb-FTDI_A-if00-port0")

@@ -1,9 +1,11 @@
 """Set up, reconfigure and re-key a meter in the UI; nothing is saved before the meter spoke.
 
-Validation follows core dsmr's idea: open the port with the meter type's line settings and wait
-for a real reading, then take the meter's own identity as the unique id. Listening runs as a
-progress step so the dialog says what it is doing instead of freezing for up to 30 seconds.
-The options follow the same rule: an external MQTT broker is saved only once it accepted us.
+Validation follows core dsmr's idea: open the port and wait for a real reading, then take the
+meter's own identity as the unique id. The port is opened before any progress step, so a wrong
+path or a refused socket is named at once. With the meter type left at "Detect automatically"
+the flow tries the line settings meters use until the decoder recognises one (`detection.py`
+drives the port, `dlms.detect` judges the bytes), asks for a key only when the data is
+encrypted, and shows what it found before saving.
 """
 
 from __future__ import annotations
@@ -22,58 +24,61 @@ from homeassistant.config_entries import (
     ConfigFlowResult,
 )
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow, section
-from homeassistant.helpers import selector
+from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow
 import voluptuous as vol
 
-from .compat import OptionsFlowBase
-from .connection import ListenResult, MeterPortError, MeterStream, listen_for_reading
-from .const import (
-    CONF_AUTH_KEY,
-    CONF_KEY,
-    CONF_MIN_INTERVAL,
-    CONF_PORT,
-    CONF_PROFILE,
-    DEFAULT_MIN_INTERVAL,
-    DOMAIN,
-    FLAG_MANUFACTURERS,
+from .connection import (
+    ListenResult,
+    MeterPortError,
+    MeterStream,
+    close_meter_port,
+    listen_for_reading,
+    open_meter_port,
 )
-from .dlms import PROFILES
-from .errors import KeyFieldError, decode_error, entry_key
-from .options_mqtt import (
-    CONF_MQTT_MODE,
-    MODE_EXTERNAL,
-    MODE_HOMEASSISTANT,
-    async_validate_broker,
-    broker_schema,
-    publishing_schema,
-    validate_homeassistant_mqtt,
-    validate_topics,
+from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, CONF_PROFILE, DOMAIN
+from .detection import DetectResult, async_detect
+from .dlms.detect import PUSH_LINE_SETTINGS, detect
+from .errors import KeyFieldError, decode_error, entry_key, key_error
+from .flow_forms import (
+    PROFILE_AUTO,
+    SECTION_ADVANCED,
+    confirm_placeholders,
+    form_values,
+    identity,
+    keys_schema,
+    port_field,
+    profile_field,
+    title,
 )
-from .serial_ports import async_port_in_use, async_port_selector, async_stable_port
+from .line_settings import profile_for, settings_data, settings_from
+from .options_flow import SmartMeterOptionsFlow
+from .serial_ports import (
+    async_default_port,
+    async_port_in_use,
+    async_port_selector,
+    async_stable_port,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .dlms.models import Profile, Reading
+    from .dlms import Profile, Reading, SerialSettings
+    from .dlms.detect import Detection
+
+type Opened = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
 # Listen for three push intervals, but never keep the user waiting longer than this (seconds).
 LISTEN_TIMEOUT_MAX: float = 30.0
 
-SECTION_ADVANCED: Final = "advanced"
 # Meters that send neither a meter id nor a system title are known by their port.
 PORT_UNIQUE_ID_PREFIX: Final = "port:"
-GENERIC_PROFILE: Final = "generic"
 # Opening a port is instant for a device path or a refused socket; a network serial server that
 # does not answer must not keep the form waiting longer than this (seconds).
 OPEN_TIMEOUT: Final = 10.0
 # The 2025.4 frontend subscribes to a progress step's event only after rendering it, so a listen
 # that ends within milliseconds ends unseen; the event is said again after these delays (seconds).
 _PROGRESS_ECHO_DELAYS: Final = (0.5, 1.5, 4.0)
-# Every field of the broker form, optional ones included.
-_BROKER_KEYS: Final = frozenset(str(marker) for marker in broker_schema({}).schema)
-_MAX_MIN_INTERVAL = 3600
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,46 +105,14 @@ def _classify(result: ListenResult, timeout: float) -> _Outcome:
     return _Outcome(error="no_valid_frame", placeholders={"bytes": str(result.bytes_received)})
 
 
-def _identity(reading: Reading) -> str | None:
-    return reading.meter_id or reading.system_title
-
-
-def _title(reading: Reading, profile: Profile) -> str:
-    """Name the entry like the meter's nameplate: maker and meter id."""
-    code = reading.manufacturer
-    if code:
-        maker = FLAG_MANUFACTURERS.get(code.upper(), code)
-    elif profile.name == GENERIC_PROFILE:
-        maker = profile.model
-    else:
-        maker = profile.manufacturer
-    return f"{maker} {_identity(reading) or profile.model}"
-
-
-def _keys_schema() -> dict[vol.Marker, Any]:
-    return {
-        vol.Optional(CONF_KEY): selector.TextSelector(),
-        vol.Required(SECTION_ADVANCED): section(
-            vol.Schema({vol.Optional(CONF_AUTH_KEY): selector.TextSelector()}),
-            {"collapsed": True},
-        ),
-    }
-
-
-def _form_values(data: Mapping[str, Any]) -> dict[str, Any]:
-    """Entry data as the form shows it (the auth key lives in the collapsed section)."""
-    values = {k: v for k, v in data.items() if k != CONF_AUTH_KEY and v is not None}
-    auth_key = data.get(CONF_AUTH_KEY)
-    values[SECTION_ADVANCED] = {CONF_AUTH_KEY: auth_key} if auth_key else {}
-    return values
-
-
 class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     """One config entry per meter, created only after the meter sent a complete reading."""
 
     VERSION = 1
-    # Set by the listen step right before it hands over to the finish step.
+    # Set by the listen (or detect) step right before it hands over to the finish (or confirm) step.
     _reading: Reading
+    # What detection heard and found, for the key step to try keys on.
+    _heard: tuple[bytes, SerialSettings, Detection]
 
     def __init__(self) -> None:
         self._input: dict[str, Any] = {}
@@ -151,7 +124,9 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self._borrowed_entry_id: str | None = None
         self._echo: asyncio.Task[None] | None = None
         # The port as the form opened it, handed to the listener so no byte is lost in between.
-        self._stream: MeterStream | None = None
+        self._opened: Opened | None = None
+        self._detect_task: asyncio.Task[DetectResult] | None = None
+        self._trying: str | None = None
 
     @staticmethod
     @callback
@@ -160,25 +135,101 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         return SmartMeterOptionsFlow()
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for meter type, port and keys."""
+        """Ask for the port; meter type (detected by default), keys and line settings optional."""
         if user_input is not None and await self._async_accept(user_input):
+            if self._candidate[CONF_PROFILE] == PROFILE_AUTO:
+                return await self.async_step_detect()
             return await self.async_step_listen()
-        profiles = [
-            selector.SelectOptionDict(value=name, label=profile.title)
-            for name, profile in PROFILES.items()
-        ]
         schema = vol.Schema(
             {
-                vol.Required(CONF_PROFILE): selector.SelectSelector(
-                    selector.SelectSelectorConfig(
-                        options=profiles, mode=selector.SelectSelectorMode.DROPDOWN
-                    )
-                ),
-                vol.Required(CONF_PORT): await async_port_selector(),
-                **_keys_schema(),
+                **port_field(await async_port_selector()),
+                **profile_field(),
+                **keys_schema(line=True),
             }
         )
-        return self._show_form("user", schema, self._input)
+        shown = self._input or {CONF_PORT: await async_default_port(self.hass)}
+        return self._show_form("user", schema, shown)
+
+    async def async_step_detect(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Try each line setting in the background; the progress text names the one tried."""
+        if self._detect_task is None:
+            self._detect_task = self.hass.async_create_task(
+                self._async_detect(), f"{DOMAIN} config flow detect"
+            )
+        if not self._detect_task.done():
+            return self.async_show_progress(
+                step_id="detect",
+                progress_action="detect",
+                progress_task=self._detect_task,
+                description_placeholders={
+                    "port": self._candidate[CONF_PORT],
+                    "setting": self._trying or str(PUSH_LINE_SETTINGS[0]),
+                },
+            )
+        result = self._detect_task.result()
+        self._detect_task = None
+        self._async_echo_progress()
+        found = result.detection
+        if found is None:
+            if not self._errors:
+                self._errors = {"base": "not_detected" if result.bytes_received else "no_data_any"}
+                self._placeholders = {
+                    "bytes": str(result.bytes_received),
+                    "settings": ", ".join(result.tried),
+                }
+            return self.async_show_progress_done(next_step_id="user")
+        self._heard = (result.data, result.heard_at or found.profile.serial, found)
+        self._use(found)
+        if found.reading is None:
+            return self.async_show_progress_done(next_step_id="keys")
+        return self.async_show_progress_done(next_step_id="confirm")
+
+    async def async_step_keys(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """The meter encrypts: ask for the keys and try them on the messages already received."""
+        data, heard_at, first = self._heard
+        if user_input is not None:
+            self._input, self._errors = user_input, {}
+            try:
+                key = entry_key(user_input.get(CONF_KEY), "invalid_key_format")
+                auth_key = entry_key(
+                    user_input.get(SECTION_ADVANCED, {}).get(CONF_AUTH_KEY),
+                    "invalid_auth_key_format",
+                )
+            except KeyFieldError as err:
+                self._errors = {"base": err.error}
+            else:
+                found = await self.hass.async_add_executor_job(
+                    detect, data, heard_at, key, auth_key
+                )
+                if found is not None and found.reading is not None:
+                    self._candidate |= {CONF_KEY: key, CONF_AUTH_KEY: auth_key}
+                    self._use(found)
+                    return await self.async_step_confirm()
+                stats = (found or first).stats
+                self._errors = {"base": key_error(stats) or "invalid_key"}
+        self._placeholders = {"maker": first.manufacturer or "-"}
+        return self._show_form("keys", vol.Schema(keys_schema(line=False)), self._input)
+
+    async def async_step_confirm(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
+        """Show what was found (maker, model, meter id, line settings, values) before saving."""
+        profile = profile_for(self._candidate)
+        await self.async_set_unique_id(
+            identity(self._reading) or f"{PORT_UNIQUE_ID_PREFIX}{self._candidate[CONF_PORT]}"
+        )
+        self._abort_if_unique_id_configured()
+        if user_input is not None:
+            return self.async_create_entry(
+                title=title(self._reading, profile), data=self._candidate
+            )
+        return self.async_show_form(
+            step_id="confirm",
+            data_schema=vol.Schema({}),
+            description_placeholders=confirm_placeholders(
+                self._reading, profile, self._candidate[CONF_PORT]
+            ),
+        )
 
     async def async_step_reconfigure(
         self, user_input: dict[str, Any] | None = None
@@ -189,10 +240,8 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             {CONF_PROFILE: entry.data[CONF_PROFILE], **user_input}
         ):
             return await self.async_step_listen()
-        schema = vol.Schema(
-            {vol.Required(CONF_PORT): await async_port_selector(), **_keys_schema()}
-        )
-        return self._show_form("reconfigure", schema, self._input or _form_values(entry.data))
+        schema = vol.Schema({**port_field(await async_port_selector()), **keys_schema(line=True)})
+        return self._show_form("reconfigure", schema, self._input or form_values(entry.data))
 
     async def async_step_reauth(self, entry_data: Mapping[str, Any]) -> ConfigFlowResult:
         """Decryption started failing: the operator changed the keys."""
@@ -208,7 +257,8 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         ):
             return await self.async_step_listen()
         self._placeholders.setdefault("title", entry.title)
-        return self._show_form("reauth_confirm", vol.Schema(_keys_schema()), self._input)
+        schema = vol.Schema(keys_schema(line=False))
+        return self._show_form("reauth_confirm", schema, self._input)
 
     async def async_step_listen(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Listen to the meter in the background while the dialog shows a progress message."""
@@ -217,7 +267,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 self._async_listen(), f"{DOMAIN} config flow listen"
             )
         if not self._listen_task.done():
-            profile = PROFILES[self._candidate[CONF_PROFILE]]
+            profile = profile_for(self._candidate)
             return self.async_show_progress(
                 # The form steps hand over here directly; name the step the task returns to.
                 step_id="listen",
@@ -242,15 +292,14 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     async def async_step_finish(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Save what was proven to work, under the identity the meter itself reported."""
         data = self._candidate
-        identity = _identity(self._reading)
-        unique_id = identity or f"{PORT_UNIQUE_ID_PREFIX}{data[CONF_PORT]}"
+        meter = identity(self._reading)
+        unique_id = meter or f"{PORT_UNIQUE_ID_PREFIX}{data[CONF_PORT]}"
         if self.source == SOURCE_USER:
             await self.async_set_unique_id(unique_id)
             self._abort_if_unique_id_configured()
-            title = _title(self._reading, PROFILES[data[CONF_PROFILE]])
-            return self.async_create_entry(title=title, data=data)
+            return self.async_create_entry(title=title(self._reading, profile_for(data)), data=data)
         entry = self._get_entry()
-        if identity is None and (entry.unique_id or "").startswith(PORT_UNIQUE_ID_PREFIX):
+        if meter is None and (entry.unique_id or "").startswith(PORT_UNIQUE_ID_PREFIX):
             # A meter without identity keeps the id it got at setup, so its entities stay.
             unique_id = entry.unique_id or unique_id
         await self.async_set_unique_id(unique_id, raise_on_progress=False)
@@ -262,9 +311,13 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_remove(self) -> None:
         """Give a borrowed port back to its entry however the flow ended."""
         self._async_cancel_echoes()
-        if (stream := self._take_stream()) is not None:
+        if (opened := self._take_opened()) is not None:
             # Opened by the form but never listened on: the dialog closed in between.
-            self.hass.async_create_background_task(stream.close(), f"{DOMAIN} close port")
+            self.hass.async_create_background_task(
+                close_meter_port(opened[1]), f"{DOMAIN} close port"
+            )
+        if self._detect_task is not None:
+            self._detect_task.cancel()
         task = self._listen_task
         if task is not None and not task.done():
             # Closed while listening: the cancelled listener still has to let go of the port.
@@ -316,18 +369,30 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         ]
         if await async_port_in_use(self.hass, port, others):
             raise AbortFlow("port_in_use")
-        profile = PROFILES[user_input[CONF_PROFILE]]
-        if not await self._async_port_opens(port, profile):
+        name = user_input.get(CONF_PROFILE) or PROFILE_AUTO
+        settings = (
+            PUSH_LINE_SETTINGS[0]
+            if name == PROFILE_AUTO
+            else settings_from(advanced, profile_for({CONF_PROFILE: name}).serial)
+        )
+        if not await self._async_port_opens(port, settings):
             return False
         self._candidate = {
-            CONF_PROFILE: user_input[CONF_PROFILE],
+            CONF_PROFILE: name,
             CONF_PORT: port,
             CONF_KEY: key,
             CONF_AUTH_KEY: auth_key,
+            **({} if name == PROFILE_AUTO else settings_data(settings)),
         }
         return True
 
-    async def _async_port_opens(self, port: str, profile: Profile) -> bool:
+    def _use(self, found: Detection) -> None:
+        """Take the detected type and line settings into the entry to be."""
+        self._candidate |= {CONF_PROFILE: found.profile.name, **settings_data(found.profile.serial)}
+        if found.reading is not None:
+            self._reading = found.reading
+
+    async def _async_port_opens(self, port: str, settings: SerialSettings) -> bool:
         """Fail fast: a port that cannot be opened is named on the form, before any listening.
 
         The port our own entry holds (reauth, reconfigure keeping it) opens once it is borrowed.
@@ -338,7 +403,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             return True
         try:
             async with asyncio.timeout(OPEN_TIMEOUT):
-                self._stream = await MeterStream.open(port, profile)
+                self._opened = await open_meter_port(port, settings)
         except MeterPortError as err:
             reason = err.reason
         except TimeoutError:
@@ -376,17 +441,19 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_listen(self) -> _Outcome:
         """Free the port if our own entry holds it, then wait for one complete reading."""
         data = self._candidate
-        if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
-            await self._async_borrow_port(self._get_entry())
-        timeout = _listen_timeout(PROFILES[data[CONF_PROFILE]])
+        profile = profile_for(data)
+        timeout = _listen_timeout(profile)
         try:
+            if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
+                await self._async_borrow_port(self._get_entry())
+            opened = self._take_opened() or await open_meter_port(data[CONF_PORT], profile.serial)
             result = await listen_for_reading(
                 data[CONF_PORT],
                 data[CONF_PROFILE],
                 data[CONF_KEY],
                 data[CONF_AUTH_KEY],
                 timeout,
-                self._take_stream(),
+                MeterStream(*opened, profile),
             )
         except MeterPortError as err:
             return _Outcome(
@@ -394,9 +461,30 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         return _classify(result, timeout)
 
-    def _take_stream(self) -> MeterStream | None:
-        stream, self._stream = self._stream, None
-        return stream
+    async def _async_detect(self) -> DetectResult:
+        """Try the line settings meters use until one is recognised; name what went wrong."""
+        port = self._candidate[CONF_PORT]
+        try:
+            return await async_detect(self.hass, port, self._take_opened(), self._async_trying)
+        except MeterPortError as err:
+            self._errors = {"base": "cannot_open"}
+            self._placeholders = {"port": port, "reason": err.reason}
+            return DetectResult()
+
+    @callback
+    def _async_trying(self, settings: SerialSettings) -> None:
+        """Show the line setting being tried: re-running the step updates the progress text."""
+        first = self._trying is None
+        self._trying = str(settings)
+        if not first:
+            self.hass.async_create_task(
+                self.hass.config_entries.flow.async_configure(self.flow_id),
+                f"{DOMAIN} config flow progress text",
+            )
+
+    def _take_opened(self) -> Opened | None:
+        opened, self._opened = self._opened, None
+        return opened
 
     async def _async_borrow_port(self, entry: ConfigEntry) -> None:
         # The running entry holds the port exclusively; listening needs it for a moment.
@@ -412,71 +500,3 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         if self._borrowed_entry_id is not None:
             self.hass.config_entries.async_schedule_reload(self._borrowed_entry_id)
             self._borrowed_entry_id = None
-
-
-class SmartMeterOptionsFlow(OptionsFlowBase):
-    """Per-meter options: sensor update rate, re-publishing to MQTT, reading logs.
-
-    Options this version does not know (from a newer one, or a later step) are kept.
-    """
-
-    def __init__(self) -> None:
-        # The first step's answers, saved together with the broker once it accepted us.
-        self._pending: dict[str, Any] = {}
-
-    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the update rate and where readings go besides the sensors."""
-        current = self.config_entry.options
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            errors = validate_topics(user_input)
-            mode = user_input[CONF_MQTT_MODE]
-            if mode == MODE_HOMEASSISTANT and (error := validate_homeassistant_mqtt(self.hass)):
-                errors[CONF_MQTT_MODE] = error
-            if not errors:
-                self._pending = {**current, **user_input}
-                if mode == MODE_EXTERNAL:
-                    return await self.async_step_mqtt_broker()
-                return self.async_create_entry(data=self._pending)
-        # A form shown again after an error keeps what the user just entered.
-        shown = {**current, **(user_input or {})}
-        schema = vol.Schema(
-            {
-                vol.Required(
-                    CONF_MIN_INTERVAL, default=shown.get(CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL)
-                ): vol.All(
-                    selector.NumberSelector(
-                        selector.NumberSelectorConfig(
-                            min=0,
-                            max=_MAX_MIN_INTERVAL,
-                            step=1,
-                            unit_of_measurement="s",
-                            mode=selector.NumberSelectorMode.BOX,
-                        )
-                    ),
-                    vol.Coerce(int),
-                )
-            }
-        ).extend(publishing_schema(shown).schema)
-        return self.async_show_form(
-            step_id="init",
-            data_schema=self.add_suggested_values_to_schema(schema, shown),
-            errors=errors,
-        )
-
-    async def async_step_mqtt_broker(
-        self, user_input: dict[str, Any] | None = None
-    ) -> ConfigFlowResult:
-        """Ask for the external broker; save only once it accepted a connection."""
-        errors: dict[str, str] = {}
-        if user_input is not None:
-            # The form owns every broker field: one the user cleared must not come back.
-            kept = {k: v for k, v in self._pending.items() if k not in _BROKER_KEYS}
-            self._pending = {**kept, **user_input}
-            if error := await async_validate_broker(self.hass, self._pending):
-                errors["base"] = error
-            else:
-                return self.async_create_entry(data=self._pending)
-        return self.async_show_form(
-            step_id="mqtt_broker", data_schema=broker_schema(self._pending), errors=errors
-        )

@@ -22,13 +22,13 @@ from .const import (
     CONF_AUTH_KEY,
     CONF_KEY,
     CONF_PORT,
-    CONF_PROFILE,
     DOMAIN,
     FLAG_MANUFACTURERS,
     LOGGER,
 )
-from .dlms import PROFILES, MeterDecoder
+from .dlms import MeterDecoder
 from .dlms.models import Reading
+from .line_settings import profile_for
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -66,7 +66,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
 
     def __init__(self, hass: HomeAssistant, entry: SmartMeterConfigEntry) -> None:
         super().__init__(hass, LOGGER, config_entry=entry, name=entry.title)
-        self.profile: Profile = PROFILES[entry.data[CONF_PROFILE]]
+        self.profile: Profile = profile_for(entry.data)
         self.port: str = entry.data[CONF_PORT]
         self.meter_id: str = entry.unique_id or entry.entry_id
         self.decoder = MeterDecoder(

@@ -51,6 +51,21 @@ async def async_port_selector() -> selector.Selector[Any]:
     )
 
 
+def _first_adapter() -> str:
+    try:
+        return str(min(BY_ID_DIR.iterdir()))
+    except (OSError, ValueError):
+        return ""
+
+
+async def async_default_port(hass: HomeAssistant) -> str:
+    """What the port field starts with: the first /dev/serial/by-id adapter, else nothing.
+
+    An onboard /dev/ttyS0 is rarely the meter's adapter, so no guess is better than that one.
+    """
+    return await hass.async_add_executor_job(_first_adapter)
+
+
 def _is_url(port: str) -> bool:
     return _URL_MARK in port
 
