@@ -85,13 +85,17 @@ def test_unknown_profile_is_an_argparse_error() -> None:
 
 
 def test_module_entry_point_runs() -> None:
-    """`python -m custom_components.smartmeter_datacollector.dlms` is the documented command."""
+    """`python -m smartmeter_dlms`, the decoder installed on its own, runs the command line.
+
+    (`-m custom_components.smartmeter_datacollector.dlms` would first import the integration and
+    with it Home Assistant: runpy imports the parent package.)
+    """
     frame = synthetic.hdlc_single(synthetic.notification()).hex()
     result = subprocess.run(
         [
             sys.executable,
             "-m",
-            "custom_components.smartmeter_datacollector.dlms",
+            "smartmeter_dlms",
             "decode",
             "--profile",
             "generic",
