@@ -5,6 +5,7 @@ from __future__ import annotations
 import synthetic
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder
+from smartmeter_devtools.axdr_encode import Enum, Int8, Structure, UInt16, obis
 from smartmeter_devtools.framing_encode import iec62056_21_readout
 
 BYTE_TIME_2400_8E1 = 11 / 2400
@@ -68,3 +69,43 @@ def test_a_stray_stx_does_not_wait_forever_for_its_etx() -> None:
     readings = decoder.feed(b"\x02\x91" + _text(LINES) + _text(LINES) + _text(LINES))
     assert len(readings) == 2
     assert len(decoder.feed(iec62056_21_readout(LINES))) == 1
+
+
+def test_a_new_message_starts_its_own_age() -> None:
+    """A partial left by a broken push must not make the next push look old (GBT block 1)."""
+    frames = synthetic.hdlc_gbt(synthetic.notification(), block_size=16)
+    decoder = MeterDecoder("lge450")
+    age = decoder.max_message_age
+
+    assert decoder.feed(frames[0], now=100.0) == []  # a push that never finishes
+    readings = decoder.feed(b"".join(frames[:2]), now=100.0 + age - 1)
+    readings += decoder.feed(b"".join(frames[2:]), now=100.0 + age + 1)
+    assert len(readings) == 1
+    assert decoder.stats.expired_messages == 0
+
+
+def test_a_bare_apdu_never_swallows_a_checked_frame() -> None:
+    """An HDLC frame whose head was lost exposes a ciphered APDU; the next frame still decodes."""
+    frame = synthetic.hdlc_single(synthetic.ciphered(synthetic.notification()))
+    headless = frame[frame.index(b"\xdb\x08") :]
+    decoder = MeterDecoder("generic", key=synthetic.KEY, auth_key=synthetic.AUTH_KEY)
+
+    assert len(decoder.feed(headless[:-10] + frame)) == 1
+    assert decoder.stats.decrypt_errors == 0
+
+
+def test_an_absurd_scaler_rejects_the_reading() -> None:
+    """{OBIS, value, {scaler -66, unit}}: no meter scales like that; the message was corrupted."""
+
+    def body(scaler: int) -> Structure:
+        return Structure(
+            [Structure([obis("1-0:31.7.0"), UInt16(165), Structure([Int8(scaler), Enum(33)])])]
+        )
+
+    assert (
+        MeterDecoder("generic").feed(synthetic.hdlc_single(synthetic.notification(body(-66)))) == []
+    )
+    (reading,) = MeterDecoder("generic").feed(
+        synthetic.hdlc_single(synthetic.notification(body(-2)))
+    )
+    assert reading.values["1-0:31.7.0"].value == 1.65

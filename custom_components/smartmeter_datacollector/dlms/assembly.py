@@ -41,6 +41,7 @@ class MessageAssembler:
         self._blocks = BlockAssembler()
         self._skipping_blocks = False
         self._since: float | None = None
+        self._new_message = False  # a message started since the last tick: its age starts now
 
     @property
     def in_progress(self) -> bool:
@@ -55,9 +56,10 @@ class MessageAssembler:
         """Drop a partial message that is too old to be completed; note when one started."""
         if now is None:
             return
+        new_message, self._new_message = self._new_message, False
         if not self.in_progress:
             self._since = None
-        elif self._since is None:
+        elif self._since is None or new_message:
             self._since = now
         elif now - self._since > self._max_age:
             self._forget()
@@ -90,6 +92,7 @@ class MessageAssembler:
                 return None
             info = strip_llc(info)
             if frame.segmented:
+                self._new_message = True
                 self._segments = [info]
                 self._segments_size = len(info)
                 return None
@@ -109,6 +112,7 @@ class MessageAssembler:
     def mbus_frame(self, frame: mbus.MbusFrame) -> bytes | None:
         """Add an M-Bus long frame; returns the APDU when its last segment arrived."""
         if frame.segment == 0:
+            self._new_message = True
             if self._mbus_segments is not None:
                 self._stats.dropped_messages += 1
             self._mbus_segments = []
@@ -126,6 +130,8 @@ class MessageAssembler:
 
     def gbt_block(self, block: bytes) -> bytes | None:
         """Add a general-block-transfer block; returns the joined APDU after the last block."""
+        # Block number 1 opens a message (a partial one before it is dropped by the assembler).
+        self._new_message = self._new_message or block[2:4] == b"\x00\x01"
         outcome, message = self._blocks.add(block)
         if outcome is BlockOutcome.DROPPED or (
             outcome is BlockOutcome.IGNORED and not self._skipping_blocks

@@ -12,6 +12,9 @@ from .models import Measurement, Profile, Reading
 from .nordic import vendor_scalers
 from .obis import COSEM_UNITS, default_unit, format_obis
 
+# Scalers meters use lie within -6..6 (mA to MWh); a frame claiming 10^-66 A was corrupted in a
+# way no check caught (bare APDUs carry none), and its other values cannot be trusted either.
+_MAX_SCALER = 9
 _FLAG_IDS_BY_LIST_PREFIX = {"AIDON": "AID", "Kamstrup": "KAM", "KFM": "KFM"}
 
 
@@ -84,7 +87,12 @@ def build_reading(
     profile: Profile,
     local_zone: tzinfo | None,
 ) -> Reading | None:
-    """The reading a layout describes, or None when it holds no values at all."""
+    """The reading a layout describes, or None when it holds no values or cannot be true."""
+    if any(
+        entry.scaler is not None and not -_MAX_SCALER <= entry.scaler <= _MAX_SCALER
+        for entry in layout.entries
+    ):
+        return None
     list_id = layout.list_id
     values: dict[str, Measurement] = {}
     clock: datetime | None = None

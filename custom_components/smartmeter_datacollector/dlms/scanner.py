@@ -134,9 +134,24 @@ class FrameScanner:
         if self._raw_mode and byte in bare_apdu.TAGS:
             strict = self._raw_boundary != self._offset + pos
             status, end = bare_apdu.probe(buf, pos, strict=strict, at_gap=at_gap)
-            unit = bytes(buf[pos:end]) if status is FrameStatus.FRAME else None
-            return status, unit, end
+            if status is not FrameStatus.FRAME:
+                return status, None, end
+            if self._holds_frame(pos + 1, end):
+                # A checked transport frame inside it: this "APDU" is the tail of a broken frame.
+                return FrameStatus.NOT_A_FRAME, None, pos
+            return status, bytes(buf[pos:end]), end
         return FrameStatus.NOT_A_FRAME, None, pos
+
+    def _holds_frame(self, start: int, end: int) -> bool:
+        """Whether a complete HDLC or M-Bus frame that passes its checks starts in [start, end)."""
+        buf = self._buffer
+        while (found := _FRAMED_STARTS.search(buf, start, end)) is not None:
+            index = found.start()
+            parse = hdlc.parse_frame if buf[index] == hdlc.FLAG else mbus.parse_frame
+            if parse(buf, index)[0] is FrameStatus.FRAME:
+                return True
+            start = index + 1
+        return False
 
     def _forget_ahead(self) -> None:
         self._ahead_pending.clear()
