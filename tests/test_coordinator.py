@@ -19,6 +19,7 @@ from pytest_homeassistant_custom_component.common import (
 
 from custom_components.smartmeter_datacollector.const import DOMAIN
 from custom_components.smartmeter_datacollector.coordinator import (
+    DEVICE_POLL,
     RECONNECT_MAX,
     WATCHDOG_MIN,
 )
@@ -31,7 +32,7 @@ LOST = "Lost the meter port"
 BACK = "is back"
 RETRY = "still unavailable"
 READINGS_BACK = "Readings from the meter"
-REOPENED = "again"
+REOPENED = "Opened the meter port"
 WATCHDOG = timedelta(seconds=WATCHDOG_MIN + 1)
 
 
@@ -64,15 +65,16 @@ async def test_unplugged_adapter_goes_unavailable_and_returns_without_restart(
     value = _energy(hass, entity_registry, entry.unique_id)
 
     pty_port.unplug()
-    await settle(hass, lambda: _count(caplog, LOST) == 1)
-    # One lost port is not yet a dead meter: values stay until the watchdog says so.
-    assert _energy(hass, entity_registry, entry.unique_id) == value
-
-    async_fire_time_changed(hass, dt_util.utcnow() + WATCHDOG)
+    # Values from a port that is gone are stale at once, not after the watchdog.
     await settle(hass, lambda: _energy(hass, entity_registry, entry.unique_id) == STATE_UNAVAILABLE)
+    assert _count(caplog, LOST) == 1
+    # However long it stays unplugged, the path is watched, not backed off from.
+    for _ in range(3):
+        async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=RECONNECT_MAX))
+        await hass.async_block_till_done()
 
     pty_port.plug()
-    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=RECONNECT_MAX + 1))
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=DEVICE_POLL))
     await settle(hass, lambda: _count(caplog, BACK) == 1)
     await push(hass, entry, pty_port, vector.data)
 
@@ -83,15 +85,18 @@ async def test_unplugged_adapter_goes_unavailable_and_returns_without_restart(
     assert _count(caplog, READINGS_BACK) == 1
 
 
-async def test_reconnect_backs_off_from_one_second_doubling_to_a_minute(
-    hass: HomeAssistant, pty_port: PtyPort, caplog: pytest.LogCaptureFixture
+@pytest.mark.usefixtures("socket_enabled")
+async def test_serial_server_reconnect_backs_off_from_one_second_doubling_to_a_minute(
+    hass: HomeAssistant, caplog: pytest.LogCaptureFixture
 ) -> None:
     vector = load_vector("lge450-pushlist-1")
-    entry = mock_entry(vector, port=pty_port.path)
+    # A serial server that hangs up after one push and then refuses every connection.
+    server = SerialServer(vector.data)
+    await server.start()
+    entry = mock_entry(vector, port=server.url)
     await setup_entry(hass, entry)
-    await push(hass, entry, pty_port, vector.data)
-    pty_port.unplug()
     await settle(hass, lambda: _count(caplog, LOST) == 1)
+    await server.stop()
 
     for attempt, delay in enumerate([1, 2, 4, 8, 16, 32, 60, 60], start=1):
         # Just before the delay is up nothing happens; at the delay the port is tried again.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from homeassistant.config_entries import ConfigEntryState
 from meter_helpers import load_vector, mock_entry, push, setup_entry
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
@@ -53,3 +54,26 @@ async def test_diagnostics_show_the_decoder_and_hide_the_keys(
             "recent_frames", "values", "timestamp", "system_title", "port", "last_reading_at"
         )
     )
+
+
+async def test_diagnostics_of_a_meter_that_never_came_up(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator
+) -> None:
+    """An entry retrying setup (adapter missing) is exactly when a user asks for diagnostics."""
+    entry = mock_entry(
+        port="/dev/serial/by-id/usb-no-such-adapter-if00-port0",
+        profile="lge450",
+        key="00112233445566778899AABBCCDDEEFF",
+    )
+    entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.SETUP_RETRY
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+
+    assert diagnostics["entry"]["state"] == "setup_retry"
+    assert "No such file or directory" in diagnostics["entry"]["reason"]
+    assert diagnostics["entry"]["data"]["key"] == "**REDACTED**"
+    assert diagnostics["profile"]["name"] == "lge450"
+    assert "decoder" not in diagnostics

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homeassistant.const import Platform
 
@@ -12,7 +12,7 @@ from .coordinator import SmartMeterConfigEntry, SmartMeterCoordinator
 from .mqtt import async_create_publishers
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable, Callable
+    from collections.abc import Callable, Coroutine
 
     from homeassistant.core import HomeAssistant
 
@@ -45,7 +45,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMeterConfigEntry) -
 
 def _reload_on_new_options(
     entry: SmartMeterConfigEntry,
-) -> Callable[[HomeAssistant, SmartMeterConfigEntry], Awaitable[None]]:
+) -> Callable[[HomeAssistant, SmartMeterConfigEntry], Coroutine[Any, Any, None]]:
     """Reload when the options changed, as newer Home Assistant does after an options flow.
 
     Update listeners also fire for new data, unique id or title; the flows that change those

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.config_entries import ConfigEntry
@@ -17,7 +18,7 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 from homeassistant.util import dt as dt_util
 from serialx import redact_uri
 
-from .connection import IEC62056_21, MeterPortError, MeterStream
+from .connection import IEC62056_21, MeterPortError, MeterStream, is_local_path, quiet_gap
 from .const import (
     CONF_AUTH_KEY,
     CONF_KEY,
@@ -27,6 +28,7 @@ from .const import (
     LOGGER,
 )
 from .dlms import MeterDecoder
+from .dlms.decoder import DEFAULT_IDLE_GAP
 from .dlms.models import Reading
 from .line_settings import profile_for
 
@@ -41,6 +43,9 @@ type SmartMeterConfigEntry = ConfigEntry[SmartMeterCoordinator]
 
 RECONNECT_MIN: Final = 1.0
 RECONNECT_MAX: Final = 60.0
+# An unplugged USB adapter comes back under the same /dev/serial/by-id path: while the path is
+# gone, look for it this often (a stat, no open), so readings return within a second or so.
+DEVICE_POLL: Final = 0.5
 # Entities go unavailable after three missed pushes, but never sooner than this.
 WATCHDOG_MIN: Final = 30.0
 WATCHDOG_PUSHES: Final = 3
@@ -69,16 +74,20 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self.profile: Profile = profile_for(entry.data)
         self.port: str = entry.data[CONF_PORT]
         self.meter_id: str = entry.unique_id or entry.entry_id
-        self.decoder = MeterDecoder(
-            self.profile.name,
-            key=entry.data.get(CONF_KEY) or None,
-            auth_key=entry.data.get(CONF_AUTH_KEY) or None,
-            tz=dt_util.get_default_time_zone(),
+        self._device: Path | None = Path(self.port) if is_local_path(self.port) else None
+        # Text readouts arrive whole, one per poll; only push lines have gaps between messages.
+        self.quiet_gap: float | None = (
+            None
+            if self.profile.framing == IEC62056_21
+            else quiet_gap(self.port, self.profile.serial)
         )
+        self.decoder = self._new_decoder()
         self.watchdog_timeout = max(WATCHDOG_PUSHES * self.profile.push_interval, WATCHDOG_MIN)
         self.connected = False
         self.reconnects = 0
         self.last_port_error: str | None = None
+        self.reader_restarts = 0
+        self.last_reader_error: str | None = None
         self.last_reading_at: datetime | None = None
         self.serial_number: str | None = None
         self.flag_id: str | None = None
@@ -96,6 +105,17 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self._reading_callbacks: list[Callable[[Reading], None]] = []
         # MQTT and log re-publishers, set up by __init__.py from the entry options.
         self.publishers: list[ReadingPublisher] = []
+
+    def _new_decoder(self) -> MeterDecoder:
+        data = self.config_entry.data
+        return MeterDecoder(
+            # The profile itself: line settings the entry overrides reach the decoder's timing.
+            self.profile,
+            key=data.get(CONF_KEY) or None,
+            auth_key=data.get(CONF_AUTH_KEY) or None,
+            tz=dt_util.get_default_time_zone(),
+            idle_gap=self.quiet_gap or DEFAULT_IDLE_GAP,
+        )
 
     @property
     def display_port(self) -> str:
@@ -164,7 +184,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
                 name=f"{DOMAIN} {self.display_port} poll",
             )
         self._task = self.config_entry.async_create_background_task(
-            self.hass, self._run(), name=f"{DOMAIN} {self.display_port} reader"
+            self.hass, self._supervise(), name=f"{DOMAIN} {self.display_port} reader"
         )
 
     async def async_shutdown(self) -> None:
@@ -178,10 +198,48 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
             self._task = None
         await self._close_stream()
 
+    async def _supervise(self) -> None:
+        """Keep the reader alive: whatever ends it unexpectedly is logged and it starts again.
+
+        A reader that died silently left the entry "connected" with sensors that never update
+        again (issue 8); now the sensors go unavailable, the error is logged with its traceback,
+        and the port is reopened with a fresh decoder (the old one's state may be what failed).
+        """
+        while True:
+            try:
+                await self._run()
+            # The reader must never end silently, whatever went wrong (logged with traceback).
+            except Exception as err:  # noqa: BLE001
+                self.reader_restarts += 1
+                self.last_reader_error = f"{type(err).__name__}: {err}"
+                self.connected = False
+                LOGGER.exception(
+                    "Reading the meter on %s failed unexpectedly; starting again", self.display_port
+                )
+                self._set_unavailable(
+                    UpdateFailed(
+                        translation_domain=DOMAIN,
+                        translation_key="reader_failed",
+                        translation_placeholders={
+                            "port": self.display_port,
+                            "error": self.last_reader_error,
+                        },
+                    )
+                )
+                stats = self.decoder.stats
+                self.decoder = self._new_decoder()
+                self.decoder.stats = stats
+                with contextlib.suppress(Exception):
+                    await self._close_stream()
+                await self._sleep(RECONNECT_MIN)
+
     async def _run(self) -> None:
+        """Open the port, read it, and reopen it when lost: paths fast, serial servers backed off."""
         delay = RECONNECT_MIN
         while True:
             if self._stream is None:
+                if await self._wait_for_device():
+                    delay = RECONNECT_MIN
                 try:
                     self._stream = await MeterStream.open(
                         self.port, self.profile, self._wait_next_poll
@@ -199,21 +257,45 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
                 await self._close_stream()
                 if self.decoder.stats.readings > readings_before:
                     delay = RECONNECT_MIN
+            if self._device_missing():
+                # Unplugged: _wait_for_device watches for the path instead of backing off.
+                continue
             await self._sleep(delay)
             delay = min(delay * 2, RECONNECT_MAX)
 
+    def _device_missing(self) -> bool:
+        # A stat of a device path is bounded and cheap, unlike an open (run in the executor).
+        return self._device is not None and not self._device.exists()
+
+    async def _wait_for_device(self) -> bool:
+        """Wait until an unplugged adapter's path is back; True when it had been gone."""
+        if not self._device_missing():
+            return False
+        while self._device_missing():
+            await self._sleep(DEVICE_POLL)
+        LOGGER.debug("The meter port %s appeared again", self.display_port)
+        return True
+
     async def _read(self, stream: MeterStream) -> None:
         """Feed the decoder until the port is lost (MeterPortError)."""
-        async with contextlib.aclosing(stream.chunks()) as chunks:
+        async with contextlib.aclosing(stream.chunks(self.quiet_gap)) as chunks:
             async for chunk in chunks:
-                self._feed(chunk)
+                if chunk:
+                    self._feed(chunk)
+                else:
+                    self._line_quiet()
                 # Give other tasks the loop between chunks even when bytes keep arriving.
                 await asyncio.sleep(0)
+
+    def _line_quiet(self) -> None:
+        """The line fell silent after bytes: a message ended (bare APDUs complete only here)."""
+        for reading in self.decoder.gap():
+            self._publish(reading)
 
     def _feed(self, chunk: bytes) -> None:
         stats = self.decoder.stats
         failures_before = stats.key_required + stats.decrypt_errors + stats.auth_errors
-        readings = self.decoder.feed(chunk)
+        readings = self.decoder.feed(chunk, now=self.hass.loop.time())
         failures = stats.key_required + stats.decrypt_errors + stats.auth_errors - failures_before
         if readings:
             self._decrypt_failures = 0
@@ -256,13 +338,35 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
             self._restarting = False
             LOGGER.debug("Reopening %s after the meter fell silent", self.display_port)
             return
+        # Values from a port that is gone are stale now, not after the watchdog's 30 s.
+        self._set_unavailable(
+            UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="port_lost",
+                translation_placeholders={"port": self.display_port, "reason": reason},
+            )
+        )
         if not self._port_lost_logged:
             self._port_lost_logged = True
             LOGGER.warning(
-                "Lost the meter port %s (%s); retrying with back-off", self.display_port, reason
+                "Lost the meter port %s (%s); its sensors are unavailable until it returns",
+                self.display_port,
+                reason,
             )
         else:
             LOGGER.debug("Meter port %s still unavailable: %s", self.display_port, reason)
+
+    @callback
+    def _set_unavailable(self, err: UpdateFailed) -> None:
+        """Make the entities unavailable; the caller logs why, once, at the level it deserves.
+
+        DataUpdateCoordinator.async_set_update_error would log every loss at ERROR, although
+        a lost port or a silent meter is a condition this integration handles by itself.
+        """
+        self.last_exception = err
+        if self.last_update_success:
+            self.last_update_success = False
+            self.async_update_listeners()
 
     def _port_back(self) -> None:
         self.connected = True
@@ -311,7 +415,14 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
     @callback
     def _watchdog_expired(self, _now: datetime) -> None:
         self._unsub_watchdog = None
-        self.async_set_update_error(
+        if self.last_update_success:
+            LOGGER.warning(
+                "No reading from the meter on %s for %s seconds; its sensors are unavailable "
+                "until it pushes again",
+                self.display_port,
+                round(self.watchdog_timeout),
+            )
+        self._set_unavailable(
             UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="meter_silent",

@@ -5,14 +5,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.config_entries import ConfigEntryState
+from serialx import redact_uri
 
-from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT
+from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, CONF_PROFILE
+from .dlms import PROFILES
 from .options_mqtt import MQTT_REDACT
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import SmartMeterConfigEntry
+    from .coordinator import SmartMeterConfigEntry, SmartMeterCoordinator
+    from .dlms.models import Profile
 
 TO_REDACT = {CONF_KEY, CONF_AUTH_KEY}
 
@@ -20,32 +24,52 @@ TO_REDACT = {CONF_KEY, CONF_AUTH_KEY}
 async def async_get_config_entry_diagnostics(
     hass: HomeAssistant, entry: SmartMeterConfigEntry
 ) -> dict[str, Any]:
-    """Return the profile, port, decoder counters, last raw frames and the last reading."""
-    coordinator = entry.runtime_data
-    profile = coordinator.profile
-    reading = coordinator.data
-    return {
+    """Return the profile, port, decoder counters, last raw frames and the last reading.
+
+    Works in every entry state: a meter that never came up (setup_retry) is exactly when a
+    user needs them, and then only the entry and why it is not loaded are known.
+    """
+    profile = PROFILES.get(entry.data.get(CONF_PROFILE, ""))
+    port = redact_uri(entry.data.get(CONF_PORT, ""))
+    result: dict[str, Any] = {
         "entry": {
             "title": entry.title,
+            "state": entry.state.value,
+            "reason": entry.reason,
             # Serial-server URLs may carry passwords (esphome://...?password=).
-            "data": async_redact_data(
-                {**entry.data, CONF_PORT: coordinator.display_port}, TO_REDACT
-            ),
+            "data": async_redact_data({**entry.data, CONF_PORT: port}, TO_REDACT),
             "options": async_redact_data(dict(entry.options), MQTT_REDACT),
         },
-        "profile": {
-            "name": profile.name,
-            "framing": profile.framing,
-            "serial": str(profile.serial),
-            "readout_serial": str(profile.readout_serial) if profile.readout_serial else None,
-            "push_interval": profile.push_interval,
-        },
+        "profile": None if profile is None else _profile(profile),
+    }
+    if entry.state is not ConfigEntryState.LOADED:
+        return result
+    coordinator = entry.runtime_data
+    return result | _runtime(coordinator)
+
+
+def _profile(profile: Profile) -> dict[str, Any]:
+    return {
+        "name": profile.name,
+        "framing": profile.framing,
+        "serial": str(profile.serial),
+        "readout_serial": str(profile.readout_serial) if profile.readout_serial else None,
+        "push_interval": profile.push_interval,
+    }
+
+
+def _runtime(coordinator: SmartMeterCoordinator) -> dict[str, Any]:
+    reading = coordinator.data
+    return {
         "connection": {
             "port": coordinator.display_port,
             "connected": coordinator.connected,
             "reconnects": coordinator.reconnects,
             "last_port_error": coordinator.last_port_error,
+            "reader_restarts": coordinator.reader_restarts,
+            "last_reader_error": coordinator.last_reader_error,
             "watchdog_timeout": coordinator.watchdog_timeout,
+            "quiet_gap": coordinator.quiet_gap,
             "last_reading_at": (
                 coordinator.last_reading_at.isoformat() if coordinator.last_reading_at else None
             ),
