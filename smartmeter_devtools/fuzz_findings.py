@@ -46,9 +46,10 @@ def shrink(
     return data
 
 
-def _replay_loses(
-    runner: StreamRunner, log: list[tuple[int, bytes, float | None, bool]], wanted: set[ReadingKey]
-) -> bool:
+def _replay(
+    runner: StreamRunner, log: list[tuple[int, bytes, float | None, bool]]
+) -> list[ReadingKey] | None:
+    """Readings of a fresh decoder fed exactly these chunks (None when it raised)."""
     decoder = new_decoder(runner.stream)
     got: list[ReadingKey] = []
     try:
@@ -57,8 +58,22 @@ def _replay_loses(
                 got += [reading_key(r) for r in decoder.gap() or []]
             got += [reading_key(r) for r in bounded_feed(decoder, chunk, now)]
     except (Exception, MemoryError, RecursionError):  # noqa: BLE001
-        return False
-    return not wanted <= set(got)
+        return None
+    return got
+
+
+def _replay_loses(
+    runner: StreamRunner, log: list[tuple[int, bytes, float | None, bool]], wanted: set[ReadingKey]
+) -> bool:
+    got = _replay(runner, log)
+    return got is not None and not wanted <= set(got)
+
+
+def _layout(log: list[tuple[int, bytes, float | None, bool]]) -> str:
+    return " ".join(
+        f"{'G' if gap else ''}{len(chunk)}@{now if now is None else round(now, 4)}"
+        for _, chunk, now, gap in log
+    )
 
 
 def _where(err: BaseException) -> str:
@@ -167,10 +182,7 @@ class Findings:
                 note = (
                     "replay: a fresh decoder fed hex in these chunks (bytes@now; G = gap() first)"
                 )
-                feeds = " ".join(
-                    f"{'G' if gap else ''}{len(chunk)}@{now if now is None else round(now, 4)}"
-                    for _, chunk, now, gap in log
-                )
+                feeds = _layout(log)
             else:
                 note = "needs the long-lived decoder's earlier state"
         self._add(
@@ -186,12 +198,24 @@ class Findings:
     def wrong(self, runner: StreamRunner, key: ReadingKey, kind: str) -> None:
         """A reading equal to no intact message sent and no allowed mutant reading."""
         signature = f"wrong reading after {kind} ({runner.stream.framing})"
+        if self._seen[signature] >= _PER_SIGNATURE:
+            self._seen[signature] += 1
+            return
+        arrived = runner.arrived_mutants()
+        log = runner.recent_feeds(arrived[0].start) if arrived else []
+        if log and key in (_replay(runner, log) or []):
+            data, feeds = b"".join(f[1] for f in log), _layout(log)
+            note = "replay: a fresh decoder fed hex in these chunks (bytes@now; G = gap() first)"
+        else:
+            data, feeds = b"".join(runner.history), ""
+            note = "the last units sent, oldest first (not reproduced by a replay)"
         self._add(
             signature,
             runner,
             what=f"reading {str(key)[:400]}",
-            hex=b"".join(runner.history).hex(),
-            note="the last units sent, oldest first",
+            hex=data.hex(),
+            feeds=feeds,
+            note=note,
         )
 
     def slow(self, runner: StreamRunner, chunk: bytes, spent: float) -> None:

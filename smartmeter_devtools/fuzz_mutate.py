@@ -55,9 +55,15 @@ def _pick_message(rng: random.Random, stream: Stream) -> int:
     return rng.randrange(len(stream.messages))
 
 
-def _unchecked(stream: Stream) -> bool:
-    """Framings whose bytes nothing vouches for: a bare plaintext APDU, ciphering without tag."""
-    return stream.framing == "apdu" and stream.auth_key is None
+def _unchecked(stream: Stream, index: int) -> bool:
+    """Whether nothing vouches for a message's bytes (a mutant of it may decode as sent).
+
+    True for a bare APDU without a GCM tag and for IEC 62056-21 data lines without the
+    STX ... ETX BCC block around them (as the shared captures hold them).
+    """
+    if stream.framing == "apdu":
+        return stream.auth_key is None
+    return stream.framing == "iec62056-21" and _STX not in stream.messages[index].data
 
 
 def bitflip(rng: random.Random, stream: Stream) -> Mutant:
@@ -66,7 +72,7 @@ def bitflip(rng: random.Random, stream: Stream) -> Mutant:
     data = bytearray(stream.messages[index].data)
     for _ in range(rng.randint(1, 4)):
         data[rng.randrange(len(data))] ^= 1 << rng.randrange(8)
-    return Mutant("bitflip", bytes(data), (index,), _unchecked(stream))
+    return Mutant("bitflip", bytes(data), (index,), _unchecked(stream, index))
 
 
 def insert(rng: random.Random, stream: Stream) -> Mutant:
@@ -74,9 +80,8 @@ def insert(rng: random.Random, stream: Stream) -> Mutant:
     index = _pick_message(rng, stream)
     data = stream.messages[index].data
     at = rng.randrange(len(data) + 1)
-    return Mutant(
-        "insert", data[:at] + rng.randbytes(rng.randint(1, 16)) + data[at:], (index,), False
-    )
+    noise = rng.randbytes(rng.randint(1, 16))
+    return Mutant("insert", data[:at] + noise + data[at:], (index,), _unchecked(stream, index))
 
 
 def delete(rng: random.Random, stream: Stream) -> Mutant:
@@ -85,7 +90,7 @@ def delete(rng: random.Random, stream: Stream) -> Mutant:
     data = stream.messages[index].data
     at = rng.randrange(len(data))
     return Mutant(
-        "delete", data[:at] + data[at + rng.randint(1, 16) :], (index,), _unchecked(stream)
+        "delete", data[:at] + data[at + rng.randint(1, 16) :], (index,), _unchecked(stream, index)
     )
 
 
@@ -93,7 +98,7 @@ def truncate(rng: random.Random, stream: Stream) -> Mutant:
     """Keep a prefix: the line went dead mid-message."""
     index = _pick_message(rng, stream)
     data = stream.messages[index].data
-    return Mutant("truncate", data[: rng.randrange(len(data))], (index,), _unchecked(stream))
+    return Mutant("truncate", data[: rng.randrange(len(data))], (index,), _unchecked(stream, index))
 
 
 def duplicate_frame(rng: random.Random, stream: Stream) -> Mutant:
@@ -102,7 +107,7 @@ def duplicate_frame(rng: random.Random, stream: Stream) -> Mutant:
     frames = list(stream.messages[index].frames)
     at = rng.randrange(len(frames))
     frames.insert(at, frames[at])
-    return Mutant("dup_frame", b"".join(frames), (index,), _unchecked(stream))
+    return Mutant("dup_frame", b"".join(frames), (index,), _unchecked(stream, index))
 
 
 def reorder_frames(rng: random.Random, stream: Stream) -> Mutant:
@@ -116,7 +121,7 @@ def reorder_frames(rng: random.Random, stream: Stream) -> Mutant:
         sources = (index, other)
     a, b = rng.sample(range(len(frames)), 2)
     frames[a], frames[b] = frames[b], frames[a]
-    return Mutant("reorder", b"".join(frames), sources, _unchecked(stream))
+    return Mutant("reorder", b"".join(frames), sources, _unchecked(stream, index))
 
 
 def noise_between_frames(rng: random.Random, stream: Stream) -> Mutant:
@@ -128,7 +133,7 @@ def noise_between_frames(rng: random.Random, stream: Stream) -> Mutant:
     if rng.random() < 0.3:
         noise = bytes((HDLC_FLAG,)) * rng.randint(1, 4)  # flag fill / a stray flag
     frames.insert(at, noise)
-    return Mutant("noise_between", b"".join(frames), (index,), _unchecked(stream))
+    return Mutant("noise_between", b"".join(frames), (index,), _unchecked(stream, index))
 
 
 def garbage(rng: random.Random, stream: Stream) -> Mutant:
@@ -152,7 +157,8 @@ def splice(rng: random.Random, stream: Stream) -> Mutant:
     first, second = _pick_message(rng, stream), _pick_message(rng, stream)
     a, b = stream.messages[first].data, stream.messages[second].data
     data = a[: rng.randrange(len(a) + 1)] + b[rng.randrange(len(b)) :]
-    return Mutant("splice", data, (first, second), _unchecked(stream))
+    vouched = _unchecked(stream, first) and _unchecked(stream, second)
+    return Mutant("splice", data, (first, second), vouched)
 
 
 def wrong_key(rng: random.Random, stream: Stream) -> Mutant | None:
