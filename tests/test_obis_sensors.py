@@ -62,7 +62,8 @@ def test_reactive_energy_is_never_active_energy(key: str) -> None:
 @pytest.mark.parametrize(
     ("key", "placeholders", "enabled"),
     [
-        ("1-0:1.8.2", {"tariff": "2"}, False),
+        # Tariff totals start enabled: the Energy dashboard lists only enabled sensors.
+        ("1-0:1.8.2", {"tariff": "2"}, True),
         ("1-0:52.7.0", {"phase": "L2"}, True),
         ("1-0:81.7.4", {"first": "U L1", "second": "I L1"}, False),
         ("1-0:81.7.62", {"first": "I L3", "second": "U L3"}, False),
@@ -89,6 +90,8 @@ def test_identifiers_are_diagnostic_text() -> None:
     assert description.entity_category is EntityCategory.DIAGNOSTIC
     assert description.state_class is None
     assert description.native_unit_of_measurement is None
+    # It repeats the device's serial number: off until someone wants it.
+    assert description.entity_registry_enabled_default is False
 
 
 @pytest.mark.parametrize(

@@ -136,7 +136,10 @@ async def test_generic_meter_takes_its_maker_from_the_flag_id(
 
 
 async def test_values_first_seen_later_get_their_own_sensors(
-    hass: HomeAssistant, pty_port: PtyPort, entity_registry: er.EntityRegistry
+    hass: HomeAssistant,
+    pty_port: PtyPort,
+    entity_registry: er.EntityRegistry,
+    device_registry: dr.DeviceRegistry,
 ) -> None:
     first, later = load_vector("lge450-pushlist-2"), load_vector("lge450-mbus-channels")
     entry = mock_entry(first, port=pty_port.path)
@@ -148,7 +151,15 @@ async def test_values_first_seen_later_get_their_own_sensors(
 
     water = state_of(hass, _entity_id(entity_registry, entry.unique_id, "0-1:24.2.1"))
     assert water is not None
-    assert water.name == f"{entry.title} M-Bus channel 1"
+    assert water.name == f"{entry.title} M-Bus 1 Meter reading"
+    # The M-Bus channel is a device of its own, reached through the electricity meter.
+    water_entry = entity_registry.async_get(
+        _entity_id(entity_registry, entry.unique_id, "0-1:24.2.1")
+    )
+    sub_meter = device_registry.async_get(water_entry.device_id)
+    meter = device_registry.async_get_device(identifiers={(DOMAIN, entry.unique_id)})
+    assert sub_meter.id != meter.id
+    assert sub_meter.via_device_id == meter.id
     assert water.attributes[ATTR_STATE_CLASS] == SensorStateClass.TOTAL_INCREASING
     assert len(er.async_entries_for_config_entry(entity_registry, entry.entry_id)) > before
     # Values the later push did not carry keep their last state instead of going unknown.

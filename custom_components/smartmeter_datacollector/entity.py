@@ -1,10 +1,38 @@
-"""Base entity: one device per meter, unique ids from the meter id and the OBIS key."""
+"""Base entity: one device per meter, unique ids from the meter id and the OBIS key.
+
+Values of an M-Bus channel (OBIS A=0, B=channel: a gas, water or heat meter wired to the
+electricity meter) belong to a device of their own, reached through the electricity meter, as
+core dsmr shows a gas meter.
+"""
 
 from __future__ import annotations
 
+import re
+from typing import Final
+
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .const import DOMAIN
 from .coordinator import SmartMeterCoordinator
+
+# "0-n:..." with n > 0: IEC 62056-6-1 7.3.2, value group B numbers the M-Bus channel.
+_CHANNEL: Final = re.compile(r"^0-([1-9][0-9]*):")
+
+
+def mbus_channel(key: str) -> int | None:
+    """The M-Bus channel an OBIS key belongs to, None for the meter's own values."""
+    match = _CHANNEL.match(key)
+    return int(match.group(1)) if match else None
+
+
+def sub_meter_info(coordinator: SmartMeterCoordinator, channel: int) -> DeviceInfo:
+    """The device of one M-Bus channel, via the electricity meter."""
+    return DeviceInfo(
+        identifiers={(DOMAIN, f"{coordinator.meter_id}_mbus_{channel}")},
+        name=f"{coordinator.config_entry.title} M-Bus {channel}",
+        via_device=(DOMAIN, coordinator.meter_id),
+    )
 
 
 class SmartMeterEntity(CoordinatorEntity[SmartMeterCoordinator]):
@@ -15,4 +43,7 @@ class SmartMeterEntity(CoordinatorEntity[SmartMeterCoordinator]):
     def __init__(self, coordinator: SmartMeterCoordinator, key: str) -> None:
         super().__init__(coordinator)
         self._attr_unique_id = f"{coordinator.meter_id}_{key}"
-        self._attr_device_info = coordinator.device_info
+        channel = mbus_channel(key)
+        self._attr_device_info = (
+            coordinator.device_info if channel is None else sub_meter_info(coordinator, channel)
+        )

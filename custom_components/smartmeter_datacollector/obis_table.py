@@ -156,8 +156,10 @@ def _electricity_rows() -> dict[str, ObisRow]:
     }
     for tariff in range(1, 10):
         t = str(tariff)
-        rows[f"1.8.{t}"] = _energy("energy_import_tariff", enabled=False, tariff=t)
-        rows[f"2.8.{t}"] = _energy("energy_export_tariff", enabled=False, tariff=t)
+        # Tariff totals start enabled: the Energy dashboard lists only enabled sensors, and their
+        # statistics must start with the first reading (core dsmr enables both tariffs too).
+        rows[f"1.8.{t}"] = _energy("energy_import_tariff", tariff=t)
+        rows[f"2.8.{t}"] = _energy("energy_export_tariff", tariff=t)
         rows[f"3.8.{t}"] = _counter("reactive_energy_import_tariff", VARH, enabled=False, tariff=t)
         rows[f"4.8.{t}"] = _counter("reactive_energy_export_tariff", VARH, enabled=False, tariff=t)
     for quadrant, c in enumerate((5, 6, 7, 8), start=1):
@@ -173,8 +175,8 @@ def _electricity_rows() -> dict[str, ObisRow]:
             )
     # Per phase, quantity C + 20 (L1), + 40 (L2), + 60 (L3) (IEC 62056-6-1 table of C codes).
     for offset, phase in ((20, "L1"), (40, "L2"), (60, "L3")):
-        rows[f"{offset + 1}.8.0"] = _energy("energy_import_phase", enabled=False, phase=phase)
-        rows[f"{offset + 2}.8.0"] = _energy("energy_export_phase", enabled=False, phase=phase)
+        rows[f"{offset + 1}.8.0"] = _energy("energy_import_phase", phase=phase)
+        rows[f"{offset + 2}.8.0"] = _energy("energy_export_phase", phase=phase)
         rows[f"{offset + 1}.7.0"] = _instant(
             "power_import_phase", UnitOfPower.WATT, SensorDeviceClass.POWER, 0, phase=phase
         )
@@ -227,23 +229,26 @@ def _electricity_rows() -> dict[str, ObisRow]:
                     placeholders={"first": first_name, "second": second_name},
                 )
     # Identifiers some meters file under A=1 (Kamstrup meter number, GS1 number, list version).
+    # They repeat what the device page shows as serial number: diagnostic and off by default.
     for index in range(10):
-        rows[f"0.0.{index}"] = text_row("device_id", index=str(index))
-    rows["0.2.129"] = text_row("list_version")
-    rows["96.1.1"] = text_row("device_id", index="1")
+        rows[f"0.0.{index}"] = text_row("device_id", enabled=False, index=str(index))
+    rows["0.2.129"] = text_row("list_version", enabled=False)
+    rows["96.1.1"] = text_row("device_id", enabled=False, index="1")
     return rows
 
 
 def _abstract_rows() -> dict[str, ObisRow]:
     rows: dict[str, ObisRow] = {
-        "42.0.0": text_row("logical_device_name"),
-        "96.1.0": text_row("meter_serial_number"),
+        # The logical device name and serial number name the device (its serial number); as
+        # sensors they only repeat it, so they start disabled.
+        "42.0.0": text_row("logical_device_name", enabled=False),
+        "96.1.0": text_row("meter_serial_number", enabled=False),
         "96.14.0": ObisRow(translation_key="active_tariff", unit=None, state_class=None),
         "96.3.10": text_row("disconnect_state", enabled=False),
         "17.0.0": text_row("limiter", enabled=False),
     }
     for index in range(1, 10):
-        rows[f"96.1.{index}"] = text_row("device_id", enabled=index == 1, index=str(index))
+        rows[f"96.1.{index}"] = text_row("device_id", enabled=False, index=str(index))
     return rows
 
 
