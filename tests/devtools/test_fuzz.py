@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 import random
 import re
@@ -10,9 +11,11 @@ import sys
 
 import pytest
 
-from smartmeter_devtools.fuzz import Job, run_job
+from smartmeter_devtools.fuzz import Job, JobResult, report, run_job, write_findings
 from smartmeter_devtools.fuzz_corpus import encoded_streams
+from smartmeter_devtools.fuzz_findings import Findings, shrink
 from smartmeter_devtools.fuzz_guard import fresh_feed, new_decoder
+from smartmeter_devtools.fuzz_judge import StreamRunner, Tally
 from smartmeter_devtools.fuzz_mutate import (
     MUTATORS,
     hdlc_fields,
@@ -139,3 +142,43 @@ def test_cli_prints_every_figure_and_fails_on_any_failure(tmp_path: Path) -> Non
     assert result.returncode == (1 if failed else 0), out
     if failed:
         assert "\n## " in findings.read_text(encoding="utf-8")
+
+
+def test_shrink_keeps_only_the_bytes_that_fail() -> None:
+    """A repro is cut down to what still triggers the failure."""
+    data = bytes(range(40)) + b"BAD" + bytes(range(40))
+    assert shrink(data, lambda candidate: b"BAD" in candidate) == b"BAD"
+
+
+def test_report_fails_on_every_kind_of_failure() -> None:
+    """Exceptions, lost resyncs and wrong readings each fail the run; vouched readings do not."""
+
+    def result(**counters: Counter[str]) -> JobResult:
+        tally = Tally()
+        for name, counter in counters.items():
+            getattr(tally, name).update(counter)
+        return JobResult(tally, 1, ["s"], 0, None, 0, 0.0)
+
+    assert not report([result(vouched_readings=Counter(axdr=3))], 1, 0.1)[1]
+    for name in ("exceptions", "lost", "wrong"):
+        text, failed = report([result(**{name: Counter(x=1)}), result()], 1, 0.1)
+        assert failed, name
+        assert "memory growth after warm-up" in text
+
+
+def test_repros_name_the_stream_keys_and_bytes(tmp_path: Path) -> None:
+    """What the campaign reports carries everything needed to replay it."""
+    stream = STREAMS["lge450+enc"]
+    tally = Tally()
+    sink = Findings(tally.findings)
+    runner = StreamRunner(stream, random.Random(1), tally, sink)
+    runner.run_batch(4)
+    sink.exception(runner, ValueError("boom"), stream.messages[0].data[:9], "feed")
+    sink.slow(runner, stream.messages[0].data, 0.06)
+    sink.wrong(runner, ("not", "a", "reading"), "bitflip")
+    assert {entry["profile"] for entry in tally.findings} == {"lge450"}
+    assert all(entry["key"] == stream.key.hex() and entry["hex"] for entry in tally.findings)
+    path = tmp_path / "findings.md"
+    job = JobResult(tally, 1, [stream.name], 0, None, 0, 0.0)
+    assert write_findings(path, [job], seed=1) == 3
+    assert path.read_text(encoding="utf-8").count("\n## ") == 3
