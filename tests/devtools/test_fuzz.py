@@ -15,7 +15,7 @@ from smartmeter_devtools.fuzz import Job, JobResult, report, run_job, write_find
 from smartmeter_devtools.fuzz_corpus import encoded_streams
 from smartmeter_devtools.fuzz_findings import Findings, shrink
 from smartmeter_devtools.fuzz_guard import fresh_feed, new_decoder
-from smartmeter_devtools.fuzz_judge import StreamRunner, Tally
+from smartmeter_devtools.fuzz_judge import StreamRunner, Tally, _Expectation
 from smartmeter_devtools.fuzz_mutate import (
     MUTATORS,
     hdlc_fields,
@@ -176,9 +176,15 @@ def test_repros_name_the_stream_keys_and_bytes(tmp_path: Path) -> None:
     sink.exception(runner, ValueError("boom"), stream.messages[0].data[:9], "feed")
     sink.slow(runner, stream.messages[0].data, 0.06)
     sink.wrong(runner, ("not", "a", "reading"), "bitflip")
+    # A message that really went missing: its first frame cut off, so it cannot decode.
+    runner.position += 1
+    gone = _Expectation(
+        0, runner.position - 1, runner.position, Counter(runner.expected[0]), False, 0
+    )
+    sink.lost(runner, gone)
     assert {entry["profile"] for entry in tally.findings} == {"lge450"}
     assert all(entry["key"] == stream.key.hex() and entry["hex"] for entry in tally.findings)
     path = tmp_path / "findings.md"
     job = JobResult(tally, 1, [stream.name], 0, None, 0, 0.0)
-    assert write_findings(path, [job], seed=1) == 3
-    assert path.read_text(encoding="utf-8").count("\n## ") == 3
+    assert write_findings(path, [job], seed=1) == 4
+    assert path.read_text(encoding="utf-8").count("\n## ") == 4
