@@ -36,7 +36,7 @@ from custom_components.smartmeter_datacollector.dlms.hdlc import (
     MAX_FRAME_LENGTH as HDLC_MAX_LENGTH,
     SEGMENTED as HDLC_SEGMENTED,
 )
-from custom_components.smartmeter_datacollector.dlms.iec_readout import ETX, STX
+from custom_components.smartmeter_datacollector.dlms.iec_readout import ACK, ETX, NAK, SOH, STX
 from custom_components.smartmeter_datacollector.dlms.lengths import encode_length
 from custom_components.smartmeter_datacollector.dlms.mbus import (
     FINAL_SEGMENT as MBUS_CI_FINAL,
@@ -46,6 +46,7 @@ from custom_components.smartmeter_datacollector.dlms.mbus import (
 from custom_components.smartmeter_datacollector.dlms.models import Measurement, Reading
 
 __all__ = [
+    "ACK",
     "AUTHENTICATED",
     "DATA_NOTIFICATION",
     "DATE_TIME_LENGTH",
@@ -63,7 +64,9 @@ __all__ = [
     "MBUS_CI_FINAL",
     "MBUS_START",
     "MBUS_STOP",
+    "NAK",
     "PROFILES",
+    "SOH",
     "STX",
     "SYSTEM_TITLE_LENGTH",
     "TAG_LENGTH",

@@ -133,9 +133,6 @@ def mbus_frames(apdu: bytes, *, max_data: int = MBUS_MAX_DATA) -> list[bytes]:
     return frames
 
 
-SOH = 0x01  # IEC 62056-21 6.3: starts a command block; only the meter side sends it here
-
-
 def iec62056_21_block(start: int, body: bytes) -> bytes:
     """A message block (IEC 62056-21 6.3): SOH or STX, body, ETX, BCC.
 

@@ -12,12 +12,10 @@ from collections.abc import Callable
 from enum import Enum, auto
 import re
 
-from ._decoder import STX
-from .framing_encode import SOH, iec62056_21_block
+from ._decoder import ACK, NAK, SOH, STX
+from .framing_encode import iec62056_21_block
 from .readout_model import IDENTIFICATION
 
-NAK = b"\x15"
-ACK = b"\x06"
 # Clause 6.3.1 request "/?" [address] "!" CR LF; clause 6.3.4 option select ACK V Z Y CR LF.
 _SIGN_ON = re.compile(rb"/\?[0-9A-Za-z ]{0,32}!\r\n")
 _OPTION_SELECT = re.compile(rb"\x06[0-9](?P<baud>[0-9A-Z])(?P<mode>[0-9])\r\n")
@@ -105,17 +103,17 @@ class ModeCMeter:
         for byte in body:
             bcc ^= byte
         if bcc != match["bcc"][0]:
-            return NAK
+            return bytes((NAK,))
         command = match["cmd"]
         if command == b"B0":
             self._state = _State.IDLE
             return None
         if command in (b"P1", b"P2"):
-            return ACK  # the TD-3511 reads without a password; accept any
+            return bytes((ACK,))  # the TD-3511 reads without a password; accept any
         if command in (b"R1", b"R2") and (name := _DATASET.fullmatch(match["data"] or b"")):
             lines = self._datasets().get(name["name"].decode())
             if lines is not None:
                 self.data_messages += 1
                 text = "".join(f"{line}\r\n" for line in lines)
                 return iec62056_21_block(STX, text.encode("ascii"))
-        return NAK
+        return bytes((NAK,))

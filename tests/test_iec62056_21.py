@@ -27,13 +27,12 @@ from meter_helpers import (
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.smartmeter_datacollector import iec62056_21
 from custom_components.smartmeter_datacollector.connection import (
     MeterPortError,
     listen_for_reading,
 )
-from custom_components.smartmeter_datacollector.dlms import PROFILES
-from custom_components.smartmeter_datacollector.iec62056_21 import (
+from custom_components.smartmeter_datacollector.dlms import PROFILES, iec62056_21
+from custom_components.smartmeter_datacollector.dlms.iec62056_21 import (
     Iec62056Error,
     bcc,
     command,

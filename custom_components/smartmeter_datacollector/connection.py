@@ -15,7 +15,7 @@ import serialx
 
 from .const import LOGGER
 from .dlms import PROFILES, MeterDecoder
-from .iec62056_21 import Iec62056Error, Iec62056Session
+from .dlms.iec62056_21 import Iec62056Error, Iec62056Session
 
 if TYPE_CHECKING:
     from collections.abc import AsyncGenerator, Awaitable, Callable

@@ -21,7 +21,9 @@ import re
 
 from .models import DecoderStats, Measurement, Reading
 
-STX, ETX = 0x02, 0x03
+# IEC 62056-21 6.3 control characters: the one home of these bytes (the session and the
+# development encoders import them from here).
+SOH, STX, ETX, EOT, ACK, NAK = 0x01, 0x02, 0x03, 0x04, 0x06, 0x15
 _LF = 0x0A
 _END_OF_DATA = "!"
 # Clause 6.3.2 identification message: "/", manufacturer (3 letters), baud rate character, ident.

@@ -13,20 +13,27 @@ from functools import reduce
 from operator import xor
 from typing import TYPE_CHECKING, Any, Protocol, cast
 
-from .dlms.models import SerialSettings
+from . import iec_readout
+from .models import SerialSettings
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
     from serialx import BaseSerialTransport
 
-SOH = b"\x01"
-STX = b"\x02"
-ETX = b"\x03"
-EOT = b"\x04"
-ACK = b"\x06"
-NAK = b"\x15"
 
+# The control characters as the byte strings the session reads and writes.
+SOH, STX, ETX, EOT, ACK, NAK = (
+    bytes((code,))
+    for code in (
+        iec_readout.SOH,
+        iec_readout.STX,
+        iec_readout.ETX,
+        iec_readout.EOT,
+        iec_readout.ACK,
+        iec_readout.NAK,
+    )
+)
 # Clause 6.3.1: request message without device address.
 SIGN_ON = b"/?!\r\n"
 # Clause 6.3.14 table: baud rate identification characters of protocol mode C.
