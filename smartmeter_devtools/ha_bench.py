@@ -213,6 +213,9 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
         command[1:1] = ["-m", "cProfile", "-o", str(config / "hass.prof")]
     hass = subprocess.Popen(  # noqa: S603
         command,
+        # `python -m` puts the working folder first on sys.path: from the config folder,
+        # `custom_components` is the one linked there, not a checkout's own.
+        cwd=config,
         stdout=(config / "hass.log").open("wb"),
         stderr=subprocess.STDOUT,
         start_new_session=True,
