@@ -1,0 +1,62 @@
+"""What the fuzz campaign found, replayed as a stream (findings in smartmeter_devtools/fuzz.py).
+
+Each case rebuilds its bytes with the project's encoder (the campaign's own seed streams), so no
+capture is copied; the unit tests of each fix live in test_decoder_regressions.py.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from smartmeter_devtools.fuzz_corpus import Stream, encoded_streams
+from smartmeter_devtools.fuzz_guard import ReadingKey, new_decoder, reading_key
+
+STREAMS = {stream.name: stream for stream in encoded_streams(seed=3, count=6)}
+PUSH_INTERVAL = 5.0
+
+
+def _alone(stream: Stream, index: int) -> list[ReadingKey]:
+    return [reading_key(r) for r in new_decoder(stream).feed(stream.messages[index].data)]
+
+
+@pytest.mark.parametrize("name", ["apdu", "apdu+enc", "kaifa_mbus+enc", "lge450", "iec"])
+def test_pushes_read_in_small_chunks_at_line_speed_all_decode(name: str) -> None:
+    """F1: a push read in several chunks (now = arrival of each chunk) is one push, not silence.
+
+    Before the fix a bare APDU read in chunks of 0.5 s or more of line time was discarded.
+    """
+    stream = STREAMS[name]
+    decoder = new_decoder(stream)
+    serial = decoder.profile.serial
+    byte_time = (1 + serial.bytesize + (serial.parity != "N") + serial.stopbits) / serial.baudrate
+    now, readings = 1000.0, []
+    for message in stream.messages:
+        data = message.data
+        for offset in range(0, len(data), 120):
+            chunk = data[offset : offset + 120]
+            now += len(chunk) * byte_time
+            readings += [reading_key(r) for r in decoder.feed(chunk, now)]
+        now += PUSH_INTERVAL
+    assert readings == [
+        key for index in range(len(stream.messages)) for key in _alone(stream, index)
+    ]
+
+
+@pytest.mark.parametrize("name", ["apdu", "apdu+enc"])
+@pytest.mark.parametrize("cut", [10, 100, 200])
+def test_a_bare_apdu_cut_short_does_not_swallow_the_next_ones(name: str, cut: int) -> None:
+    """A bare APDU that ends early, right before the next push: the following pushes decode."""
+    stream = STREAMS[name]
+    data = stream.messages[0].data[:cut] + stream.messages[1].data + stream.messages[2].data
+    readings = [reading_key(r) for r in new_decoder(stream).feed(data)]
+    assert readings == _alone(stream, 1) + _alone(stream, 2)
+
+
+def test_one_stray_byte_in_a_bare_apdu_stream_loses_nothing_after_it() -> None:
+    """Issue 8: one 0x00 after a Kaifa-Salzburg-style push used to stop every later reading."""
+    stream = STREAMS["apdu"]
+    data = stream.messages[0].data + b"\x00" + b"".join(m.data for m in stream.messages[1:])
+    readings = [reading_key(r) for r in new_decoder(stream).feed(data)]
+    assert readings == [
+        key for index in range(len(stream.messages)) for key in _alone(stream, index)
+    ]
