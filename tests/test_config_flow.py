@@ -18,7 +18,8 @@ from unittest.mock import patch
 from homeassistant.config_entries import SOURCE_USER, ConfigEntryState, ConfigFlowResult
 from homeassistant.core import callback
 from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, FlowResultType
-from homeassistant.helpers import selector
+from homeassistant.helpers import entity_registry as er, selector
+from homeassistant.setup import async_setup_component
 from meter_helpers import is_push_capture, load_vector, vector_names
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 
     from homeassistant.core import Event, HomeAssistant
+    from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
 TRANSLATIONS = json.loads(
     (Path(config_flow.__file__).parent / "translations" / "en.json").read_text(encoding="utf-8")
@@ -994,3 +996,55 @@ async def test_port_field_starts_with_the_first_by_id_adapter(
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
 
     assert _suggested(result)[CONF_PORT] == str(by_id / "usb-FTDI_A-if00-port0")
+
+
+@pytest.mark.usefixtures("quick_detect", "entity_registry_enabled_by_default")
+async def test_rest_flow_with_only_the_port_ends_in_sensors_equal_to_what_the_meter_sent(
+    hass: HomeAssistant, hass_client: ClientSessionGenerator, new_meter: Callable[..., PtyMeter]
+) -> None:
+    """The REST flow API, as a script would use it: POST the port, follow, confirm."""
+    assert await async_setup_component(hass, "config", {})
+    payload, meta = _vector("lge450-pushlist-1")
+    sent = MeterDecoder(meta["profile"]).feed(payload)[0]
+    meter = new_meter(2400)
+    meter.push(payload)
+    client = await hass_client()
+    flows = "/api/config/config_entries/flow"
+
+    flow = await (await client.post(flows, json={"handler": DOMAIN})).json()
+    result = await (
+        await client.post(f"{flows}/{flow['flow_id']}", json={CONF_PORT: meter.path})
+    ).json()
+    while result["type"] == "progress":
+        await hass.async_block_till_done()
+        result = await (await client.get(f"{flows}/{flow['flow_id']}")).json()
+    assert result["step_id"] == "confirm"
+    result = await (await client.post(f"{flows}/{flow['flow_id']}", json={})).json()
+    assert result["type"] == "create_entry"
+
+    entity_registry = er.async_get(hass)
+    unique_ids = {f"{sent.meter_id}_{key}": m for key, m in sent.values.items()}
+
+    def shown() -> dict[str, str]:
+        return {
+            e.unique_id: state.state
+            for e in er.async_entries_for_config_entry(
+                entity_registry, result["result"]["entry_id"]
+            )
+            if (state := hass.states.get(e.entity_id)) is not None and e.unique_id in unique_ids
+        }
+
+    async with asyncio.timeout(60):
+        while len(shown()) < len(unique_ids) or "unknown" in shown().values():
+            await meter.next_push()
+            await hass.async_block_till_done()
+    for unique_id, state in shown().items():
+        value = unique_ids[unique_id]
+        if isinstance(value.value, str):
+            assert state == value.value, unique_id
+        else:
+            entity = entity_registry.async_get(
+                entity_registry.async_get_entity_id("sensor", DOMAIN, unique_id)
+            )
+            scale = 1000.0 if value.unit == "Wh" and entity.unit_of_measurement == "kWh" else 1.0
+            assert float(state) == pytest.approx(float(value.value) / scale), unique_id

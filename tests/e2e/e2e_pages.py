@@ -70,7 +70,8 @@ def fill_meter_form(dialog: Locator, meter_type: str, port: str, key: str | None
     port_field.press("Escape")
     dialog.get_by_role("heading", level=2).click()
     if key is not None:
-        dialog.get_by_role("textbox", name="Encryption key").fill(key)
+        # A password field: no textbox role, so it is found by its label.
+        dialog.get_by_label("Encryption key").fill(key)
 
 
 def screenshot_dialog(page: Page, path: Path) -> None:

@@ -125,5 +125,5 @@ def test_wrong_key_shows_the_decryption_error(
     error = TRANSLATIONS["config"]["error"]["invalid_key"]
     expect(dialog.get_by_text(error, exact=True)).to_be_visible(timeout=DEVICE_TIMEOUT_MS)
     # The form keeps what was typed, so only the key needs fixing.
-    key_field = dialog.get_by_role("textbox", name="Encryption key")
+    key_field = dialog.get_by_label("Encryption key")
     expect(key_field).to_have_value(WRONG_KEY, timeout=EXPECT_TIMEOUT_MS)
