@@ -140,7 +140,9 @@ class MeterStream:
                     yield await self._session.readout()
                 except (TimeoutError, Iec62056Error) as err:
                     # A meter that does not answer is the watchdog's business, not a lost port.
-                    LOGGER.debug("IEC 62056-21 readout failed: %s", err)
+                    # A time-out carries no text of its own: say what it means.
+                    reason = "no answer in time" if isinstance(err, TimeoutError) else _reason(err)
+                    LOGGER.debug("IEC 62056-21 readout failed: %s", reason)
                 if self._wait_next_poll is None:
                     # Listening once: keep asking until the caller's time-out ends it.
                     continue
