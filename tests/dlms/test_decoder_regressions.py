@@ -5,7 +5,7 @@ from __future__ import annotations
 import synthetic
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder
-from smartmeter_devtools.axdr_encode import Enum, Int8, Structure, UInt16, obis
+from smartmeter_devtools.axdr_encode import Enum, Int8, OctetString, Structure, UInt16, UInt32, obis
 from smartmeter_devtools.framing_encode import iec62056_21_readout
 
 BYTE_TIME_2400_8E1 = 11 / 2400
@@ -109,3 +109,19 @@ def test_an_absurd_scaler_rejects_the_reading() -> None:
         synthetic.hdlc_single(synthetic.notification(body(-2)))
     )
     assert reading.values["1-0:31.7.0"].value == 1.65
+
+
+def test_a_frame_cut_short_does_not_swallow_the_start_of_the_next() -> None:
+    """Bytes lost inside a frame: its claimed end lands on the next frame's length byte 0x7E."""
+    for size in range(1, 200):
+        body = Structure(
+            [obis("0-0:96.1.0"), OctetString(b"1" * size), obis("1-0:1.8.0"), UInt32(7)]
+        )
+        frame = synthetic.hdlc_single(synthetic.notification(body))
+        if frame[2] == 0x7E:
+            break
+    cut = frame[:20] + frame[22:]  # two bytes lost: the old frame now ends at frame[2]
+    decoder = MeterDecoder("generic")
+
+    (reading,) = decoder.feed(cut + frame)
+    assert reading.values["1-0:1.8.0"].value == 7

@@ -90,12 +90,10 @@ class FrameScanner:
                 units.append(FrameStatus.BAD_CHECKSUM)
                 if end > pos:
                     # A real frame (its header check passed) with a corrupted body: the stream
-                    # is framed, and nothing inside the frame may be taken for anything.
+                    # is framed, and an APDU inside the frame must not be taken for a bare one.
+                    # Its span is not skipped: a frame cut short ends inside the next one.
                     self._raw_mode = False
                     self._raw_boundary = None
-                    self._stats.bytes_discarded += end - pos
-                    pos = end
-                    continue
             elif buf[pos] == hdlc.FLAG and pos + 1 < size and buf[pos + 1] == hdlc.FLAG:
                 pos += 1  # flag fill between frames is idle line, not garbage
                 continue
