@@ -30,6 +30,7 @@ from .const import (
 from .dlms import MeterDecoder
 from .dlms.decoder import DEFAULT_IDLE_GAP
 from .dlms.models import Reading
+from .errors import key_error
 from .line_settings import profile_for
 
 if TYPE_CHECKING:
@@ -415,17 +416,22 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
     @callback
     def _watchdog_expired(self, _now: datetime) -> None:
         self._unsub_watchdog = None
+        # Bytes that arrive but cannot be decrypted are a key problem, not a cable problem.
+        locked = key_error(self.decoder.stats) is not None
         if self.last_update_success:
             LOGGER.warning(
                 "No reading from the meter on %s for %s seconds; its sensors are unavailable "
-                "until it pushes again",
+                "until it pushes again (%s)",
                 self.display_port,
                 round(self.watchdog_timeout),
+                "messages arrive but the keys do not decrypt them"
+                if locked
+                else "check the cable and that the customer interface is enabled",
             )
         self._set_unavailable(
             UpdateFailed(
                 translation_domain=DOMAIN,
-                translation_key="meter_silent",
+                translation_key="meter_undecryptable" if locked else "meter_silent",
                 translation_placeholders={
                     "port": self.display_port,
                     "seconds": str(round(self.watchdog_timeout)),
