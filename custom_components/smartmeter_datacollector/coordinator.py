@@ -281,19 +281,17 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         """Feed the decoder until the port is lost (MeterPortError)."""
         async with contextlib.aclosing(stream.chunks(self.quiet_gap)) as chunks:
             async for chunk in chunks:
-                if chunk:
-                    self._feed(chunk)
-                else:
-                    self._line_quiet()
+                # An empty chunk: the line fell silent after bytes, so a message ended there
+                # (a bare APDU is known to be complete only then).
+                readings = self._feed(chunk) if chunk else self.decoder.gap()
+                for reading in readings:
+                    self._publish(reading)
+                    # One reading at a time: a burst of buffered pushes must not hold the loop.
+                    await asyncio.sleep(0)
                 # Give other tasks the loop between chunks even when bytes keep arriving.
                 await asyncio.sleep(0)
 
-    def _line_quiet(self) -> None:
-        """The line fell silent after bytes: a message ended (bare APDUs complete only here)."""
-        for reading in self.decoder.gap():
-            self._publish(reading)
-
-    def _feed(self, chunk: bytes) -> None:
+    def _feed(self, chunk: bytes) -> list[Reading]:
         stats = self.decoder.stats
         failures_before = stats.key_required + stats.decrypt_errors + stats.auth_errors
         readings = self.decoder.feed(chunk, now=self.hass.loop.time())
@@ -304,8 +302,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
             self._decrypt_failures += failures
             if self._decrypt_failures >= DECRYPT_FAILURES_FOR_ISSUE:
                 self._raise_issue(ISSUE_DECRYPTION)
-        for reading in readings:
-            self._publish(reading)
+        return readings
 
     @callback
     def _publish(self, reading: Reading) -> None:
