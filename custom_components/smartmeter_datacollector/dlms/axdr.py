@@ -1,61 +1,16 @@
-"""A-XDR decoding of COSEM data (IEC 62056-6-2 / Green Book) through gurux-dlms.
+"""A-XDR data (IEC 62056-6-2 / Green Book): where a value ends, and its decoded form.
 
-Only gurux's bare `getData` is used: its push-object and OBIS-description machinery is what made
-the seed tool spend ~20 ms per message. gurux returns `list` subclasses for arrays and
-structures, `bytearray` for octet strings, `int` subclasses (GXInt8 for Integer8, GXEnum for enum)
-for integers and `str` for visible strings; callers work with those.
+`value_end` is our own bounded walk over tags, lengths and counts; only values it accepts are
+decoded, through gurux-dlms's bare `getData` (`gurux_adapter`, the one module that touches gurux;
+its push-object and OBIS-description machinery is what made the seed tool spend ~20 ms per
+message). The decoded forms are those `gurux_adapter` documents.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from gurux_dlms.GXByteBuffer import GXByteBuffer
-from gurux_dlms.GXDLMSSettings import GXDLMSSettings
-from gurux_dlms.GXEnum import GXEnum
-from gurux_dlms.GXInt8 import GXInt8
-from gurux_dlms.internal._GXCommon import _GXCommon
-from gurux_dlms.internal._GXDataInfo import _GXDataInfo
-
-_SETTINGS = GXDLMSSettings(False, None)
-
-Enum = GXEnum
-Integer8 = GXInt8
-
-
-class _ReadBuffer(GXByteBuffer):  # type: ignore[misc]  # gurux is untyped
-    """gurux's buffer with its hottest accessors reduced to plain reads.
-
-    getData's decoding logic stays gurux's; only the buffer bookkeeping it calls for every byte
-    (a validating `position` property, a per-byte copy loop in `get`) is replaced, which makes
-    decoding about twice as fast. Reads past the end still raise (IndexError / ValueError).
-    """
-
-    position = 0  # a plain attribute instead of the base class's validating property
-
-    def __init__(self, data: bytes) -> None:
-        self._data = bytearray(data)
-        self._GXByteBuffer__size = len(data)
-        self._GXByteBuffer__position = 0
-        self.position = 0
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-    def getUInt8(self, index: int | None = None) -> int:  # noqa: N802  # gurux's name
-        if index is not None:
-            return self._data[index]
-        position = self.position
-        self.position = position + 1
-        return self._data[position]
-
-    def get(self, target: bytearray) -> None:
-        start = self.position
-        end = start + len(target)
-        if end > len(self._data):
-            raise ValueError("get")
-        target[:] = self._data[start:end]
-        self.position = end
+from .gurux_adapter import GuruxError, get_values
 
 
 class AxdrError(ValueError):
@@ -80,15 +35,10 @@ def decode_value(data: bytes, start: int = 0) -> tuple[Any, int]:
     if start >= len(data):
         raise AxdrError("no data")
     end = _checked_end(data, start)
-    buffer = _ReadBuffer(data)
-    buffer.position = start
-    info = _GXDataInfo()
     try:
-        value = _GXCommon.getData(_SETTINGS, buffer, info)
-    except Exception as err:  # gurux raises bare Exceptions and IndexErrors on bad input
-        raise AxdrError(str(err) or type(err).__name__) from err
-    if not info.complete or buffer.position != end:
-        raise AxdrError("truncated value")
+        (value,) = get_values(data, start, [end])
+    except GuruxError as err:
+        raise AxdrError(str(err)) from err
     return value, end
 
 
@@ -183,17 +133,7 @@ def decode_sequence(data: bytes, start: int, count: int) -> tuple[list[Any], int
     for _ in range(count):
         index = _checked_end(data, index)
         ends.append(index)
-    buffer = _ReadBuffer(data)
-    buffer.position = start
-    values = []
     try:
-        for end in ends:
-            info = _GXDataInfo()
-            values.append(_GXCommon.getData(_SETTINGS, buffer, info))
-            if not info.complete or buffer.position != end:
-                raise AxdrError("truncated value")
-    except AxdrError:
-        raise
-    except Exception as err:  # gurux raises bare Exceptions and IndexErrors on bad input
-        raise AxdrError(str(err) or type(err).__name__) from err
-    return values, index
+        return get_values(data, start, ends), index
+    except GuruxError as err:
+        raise AxdrError(str(err)) from err

@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from .axdr import Enum, Integer8
 from .cosem_time import parse_date_time
 from .descriptor_body import DescriptorBody
 from .entries import Entry, Layout, as_text
+from .gurux_adapter import Enum, Integer8
 from .models import PositionalTemplate
 from .obis import OBIS_LENGTH, is_plausible_obis
 from .positional import positional_entries
