@@ -177,12 +177,26 @@ async def _submit(
     return result
 
 
+_INIT_FIELDS = (CONF_MIN_INTERVAL, CONF_MQTT_MODE, CONF_LOG_READINGS)
+
+
+async def _through_mqtt_step(
+    hass: HomeAssistant, entry: MockConfigEntry, choices: dict[str, Any]
+) -> ConfigFlowResult:
+    """Answer the first step, then the MQTT step that follows when MQTT is on."""
+    first = {k: v for k, v in choices.items() if k in _INIT_FIELDS}
+    details = {k: v for k, v in choices.items() if k not in _INIT_FIELDS}
+    if CONF_MQTT_QOS in details:
+        details[CONF_MQTT_QOS] = str(int(details[CONF_MQTT_QOS]))  # a choice, sent as text
+    result = await _submit(hass, await _open(hass, entry), first)
+    assert result["step_id"] == "mqtt", result.get("errors")
+    return await _submit(hass, result, details)
+
+
 async def _to_broker_step(
     hass: HomeAssistant, entry: MockConfigEntry, **publishing: Any
 ) -> ConfigFlowResult:
-    result = await _submit(
-        hass, await _open(hass, entry), {CONF_MQTT_MODE: MODE_EXTERNAL, **publishing}
-    )
+    result = await _through_mqtt_step(hass, entry, {CONF_MQTT_MODE: MODE_EXTERNAL, **publishing})
     assert result["type"] is FlowResultType.FORM
     assert result["step_id"] == "mqtt_broker"
     assert not result["errors"]
@@ -224,7 +238,7 @@ async def test_minimum_interval_kept_as_whole_seconds_and_other_options_kept(
 async def test_form_shows_the_current_choices(hass: HomeAssistant) -> None:
     current = {
         CONF_MIN_INTERVAL: 10,
-        CONF_MQTT_MODE: MODE_HOMEASSISTANT,
+        CONF_MQTT_MODE: MODE_EXTERNAL,
         CONF_MQTT_FORMAT: FORMAT_RLDSP,
         CONF_MQTT_TOPIC_GROUP: "house",
         CONF_MQTT_QOS: 1,
@@ -234,8 +248,25 @@ async def test_form_shows_the_current_choices(hass: HomeAssistant) -> None:
     entry = _entry(hass, current)
 
     result = await _open(hass, entry)
+    # The first step asks only what every user answers; MQTT details come next, when MQTT is on.
+    assert _prefilled(result) == {k: current[k] for k in _INIT_FIELDS}
+    result = await _submit(hass, result, {})
+    assert result["step_id"] == "mqtt"
+    assert _prefilled(result) == {
+        **{k: v for k, v in DEFAULTS.items() if k not in _INIT_FIELDS},
+        **{k: v for k, v in current.items() if k not in _INIT_FIELDS},
+        CONF_MQTT_QOS: "1",  # QoS is a choice of two
+    }
+    qos = next(m for m in _schema(result).schema if str(m) == CONF_MQTT_QOS)
+    assert _schema(result).schema[qos].validators[0].config["options"] == ["0", "1"]
 
-    assert _prefilled(result) == {**DEFAULTS, **current}
+
+async def test_mqtt_details_are_not_asked_while_mqtt_is_off(hass: HomeAssistant) -> None:
+    entry = _entry(hass)
+
+    result = await _open(hass, entry)
+
+    assert {str(m) for m in _schema(result).schema} == set(_INIT_FIELDS)
 
 
 async def test_reading_log_without_mqtt(hass: HomeAssistant) -> None:
@@ -259,16 +290,13 @@ async def test_reading_log_without_mqtt(hass: HomeAssistant) -> None:
 async def test_unpublishable_topic_is_refused(hass: HomeAssistant, field: str, value: str) -> None:
     entry = _entry(hass, {CONF_MIN_INTERVAL: 3})
 
-    result = await _submit(
-        hass, await _open(hass, entry), {CONF_MQTT_MODE: MODE_EXTERNAL, field: value}
-    )
+    result = await _through_mqtt_step(hass, entry, {CONF_MQTT_MODE: MODE_EXTERNAL, field: value})
 
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
+    assert result["step_id"] == "mqtt"
     assert result["errors"] == {field: "invalid_topic"}
     # The form keeps what the user typed, so it can be corrected rather than retyped.
     assert _prefilled(result)[field] == value
-    assert _prefilled(result)[CONF_MQTT_MODE] == MODE_EXTERNAL
     assert entry.options == {CONF_MIN_INTERVAL: 3}
 
     result = await _submit(hass, result, {field: "home"})
@@ -298,7 +326,7 @@ async def test_through_home_assistants_mqtt(hass: HomeAssistant) -> None:
         CONF_MQTT_RETAIN: True,
     }
 
-    result = await _submit(hass, await _open(hass, entry), choices)
+    result = await _through_mqtt_step(hass, entry, choices)
 
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert entry.options == {**DEFAULTS, **choices, CONF_MQTT_QOS: 1}

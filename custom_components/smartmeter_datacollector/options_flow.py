@@ -6,7 +6,7 @@ it spoke.
 
 from __future__ import annotations
 
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import ConfigFlowResult
 from homeassistant.helpers import selector
@@ -15,9 +15,16 @@ import voluptuous as vol
 from .compat import OptionsFlowBase
 from .const import CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL
 from .options_mqtt import (
+    CONF_LOG_READINGS,
+    CONF_MQTT_FORMAT,
     CONF_MQTT_MODE,
+    CONF_MQTT_QOS,
+    CONF_MQTT_RETAIN,
+    CONF_MQTT_TOPIC_GROUP,
+    CONF_MQTT_TOPIC_PREFIX,
     MODE_EXTERNAL,
     MODE_HOMEASSISTANT,
+    MODE_OFF,
     async_validate_broker,
     broker_schema,
     publishing_schema,
@@ -25,9 +32,48 @@ from .options_mqtt import (
     validate_topics,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
 # Every field of the broker form, optional ones included.
 _BROKER_KEYS: Final = frozenset(str(marker) for marker in broker_schema({}).schema)
 _MAX_MIN_INTERVAL = 3600
+# The publishing form split in two: what every user answers, and MQTT details when MQTT is on.
+_INIT_KEYS: Final = (CONF_MQTT_MODE, CONF_LOG_READINGS)
+_MQTT_KEYS: Final = (
+    CONF_MQTT_FORMAT,
+    CONF_MQTT_TOPIC_PREFIX,
+    CONF_MQTT_TOPIC_GROUP,
+    CONF_MQTT_RETAIN,
+)
+
+
+def _mqtt_schema(shown: Mapping[str, Any]) -> vol.Schema:
+    """The MQTT details form; QoS is a choice of two, not a number to type."""
+    fields = _fields(shown, _MQTT_KEYS)
+    fields[vol.Required(CONF_MQTT_QOS, default=str(shown.get(CONF_MQTT_QOS, 0)))] = vol.All(
+        selector.SelectSelector(
+            selector.SelectSelectorConfig(
+                options=["0", "1"],
+                translation_key=CONF_MQTT_QOS,
+                mode=selector.SelectSelectorMode.LIST,
+            )
+        ),
+        vol.Coerce(int),
+    )
+    return vol.Schema(fields)
+
+
+def _mqtt_values(shown: Mapping[str, Any]) -> dict[str, Any]:
+    """The MQTT details as the form would save them unchanged."""
+    return dict(_mqtt_schema(shown)({}))
+
+
+def _fields(shown: Mapping[str, Any], keys: tuple[str, ...]) -> dict[vol.Marker, Any]:
+    """The publishing form's fields named by keys, in the order given."""
+    markers = publishing_schema(shown).schema
+    by_key = {str(marker): marker for marker in markers}
+    return {by_key[key]: markers[by_key[key]] for key in keys}
 
 
 class SmartMeterOptionsFlow(OptionsFlowBase):
@@ -41,19 +87,19 @@ class SmartMeterOptionsFlow(OptionsFlowBase):
         self._pending: dict[str, Any] = {}
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
-        """Ask for the update rate and where readings go besides the sensors."""
+        """Ask for the update rate, whether to re-publish to MQTT and whether to log readings."""
         current = self.config_entry.options
         errors: dict[str, str] = {}
         if user_input is not None:
-            errors = validate_topics(user_input)
             mode = user_input[CONF_MQTT_MODE]
             if mode == MODE_HOMEASSISTANT and (error := validate_homeassistant_mqtt(self.hass)):
                 errors[CONF_MQTT_MODE] = error
-            if not errors:
+            else:
                 self._pending = {**current, **user_input}
-                if mode == MODE_EXTERNAL:
-                    return await self.async_step_mqtt_broker()
-                return self.async_create_entry(data=self._pending)
+                if mode == MODE_OFF:
+                    # The MQTT details keep their values (or defaults) for when MQTT comes back.
+                    return self.async_create_entry(data=_mqtt_values(self._pending) | self._pending)
+                return await self.async_step_mqtt()
         # A form shown again after an error keeps what the user just entered.
         shown = {**current, **(user_input or {})}
         schema = vol.Schema(
@@ -71,14 +117,28 @@ class SmartMeterOptionsFlow(OptionsFlowBase):
                         )
                     ),
                     vol.Coerce(int),
-                )
+                ),
+                **_fields(shown, _INIT_KEYS),
             }
-        ).extend(publishing_schema(shown).schema)
+        )
         return self.async_show_form(
             step_id="init",
             data_schema=self.add_suggested_values_to_schema(schema, shown),
             errors=errors,
         )
+
+    async def async_step_mqtt(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """MQTT details, asked only when re-publishing is on: format, topics, QoS, retain."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            errors = validate_topics(user_input)
+            if not errors:
+                self._pending |= user_input
+                if self._pending[CONF_MQTT_MODE] == MODE_EXTERNAL:
+                    return await self.async_step_mqtt_broker()
+                return self.async_create_entry(data=self._pending)
+        shown = {**self._pending, **(user_input or {})}
+        return self.async_show_form(step_id="mqtt", data_schema=_mqtt_schema(shown), errors=errors)
 
     async def async_step_mqtt_broker(
         self, user_input: dict[str, Any] | None = None
