@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ._decoder import PROFILES
 from .apdu_encode import glo_ciphering
+from .framing_encode import iec62056_21_block
 from .load_model import Household, Snapshot
 from .push_encode import MeterEncoder
 from .readout_model import ReadoutEncoder
@@ -28,6 +29,7 @@ _IEC_PROFILE = "siemens_td3511"
 # Bare APDUs as the Kaifa meters of Salzburg Netz send them: no transport framing at all.
 _BARE_APDU_PROFILE = "kaifa_mbus"
 _START = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
+_STX = 0x02
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,6 +211,10 @@ def capture_streams(folder: Path | None) -> list[Stream]:
                 auth_key=bytes.fromhex(auth) if auth else None,
                 messages=[],
             )
-        lines = hex_file.read_text(encoding="ascii").split()
-        groups[group].messages.append(Message(tuple(bytes.fromhex(line) for line in lines)))
+        frames = tuple(bytes.fromhex(line) for line in hex_file.read_text(encoding="ascii").split())
+        if meta["framing"] == "iec62056-21" and _STX not in frames[0][:1]:
+            # The files hold only the data lines; on the line a mode C readout always travels in
+            # its block (IEC 62056-21 6.3.3: STX, lines, "!", ETX, BCC), so it is fuzzed that way.
+            frames = (iec62056_21_block(_STX, b"".join(frames)),)
+        groups[group].messages.append(Message(frames))
     return list(groups.values())

@@ -165,9 +165,10 @@ class Findings:
         if prefix and loses(prefix):
             prefix, note = shrink(prefix, loses), "fed at once to a fresh decoder: no reading"
         else:
-            # Replay from the mutant before the message, else from the oldest recent mutant.
+            # Replay from the mutant before the message, the oldest recent mutant, or all kept.
             starts = [before[-1].start if before else expectation.start]
             starts += [m.start for m in runner.arrived_mutants()[:1]]
+            starts.append(0)  # everything still kept (the last 32 KiB)
             log: list[tuple[int, bytes, float | None, bool]] = []
             for start in starts:
                 log = [f for f in runner.recent_feeds(start) if f[0] < expectation.end]

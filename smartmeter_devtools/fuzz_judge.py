@@ -174,7 +174,8 @@ class StreamRunner:
         # meter's line speed and units a push interval apart (or back to back).
         self.timed = "now" in inspect.signature(self.decoder.feed).parameters
         self.clock = 1000.0
-        serial = self.decoder.profile.serial
+        # IEC 62056-21 mode C reads out at the speed switched to after the sign-on.
+        serial = self.decoder.profile.readout_serial or self.decoder.profile.serial
         bits = 1 + serial.bytesize + (serial.parity != "N") + serial.stopbits
         self.byte_time = bits / serial.baudrate
         self.interval = self.decoder.profile.push_interval
