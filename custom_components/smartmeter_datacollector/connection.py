@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import serialx
 
 from .const import LOGGER
-from .dlms import PROFILES, MeterDecoder
+from .dlms import PROFILES, Framing, MeterDecoder
 from .dlms.iec62056_21 import Iec62056Error, Iec62056Session
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 READ_SIZE = 4096
 # Closing a port whose adapter vanished can hang in the driver; never let that block unload.
 CLOSE_TIMEOUT = 5.0
-IEC62056_21 = "iec62056-21"
+IEC62056_21 = Framing.IEC62056_21
 # A meter sends one message back to back (IEC 62056-46 and EN 13757-2 define no pause inside a
 # message), so a silence of this many character times ends one: the decoder's quiet-line hook.
 QUIET_CHARACTERS = 50

@@ -6,6 +6,7 @@ Nothing here imports Home Assistant, so the package can become its own library.
 from __future__ import annotations
 
 from .decoder import MeterDecoder
+from .framing import Framing
 from .keys import KeyFormatError, parse_key
 from .models import (
     DecoderStats,
@@ -20,6 +21,7 @@ from .profiles import PROFILES
 __all__ = [
     "PROFILES",
     "DecoderStats",
+    "Framing",
     "KeyFormatError",
     "Measurement",
     "MeterDecoder",

@@ -28,7 +28,7 @@ from .apdu import DATA_NOTIFICATION, notification_end, parse_notification
 from .assembly import MessageAssembler
 from .axdr import AxdrError, NeedMoreDataError
 from .cipher import CIPHERED_TAGS, CipherError, decrypt, parse_ciphered
-from .framing import FrameStatus
+from .framing import FrameStatus, Framing
 from .gbt import TAG as GBT_TAG
 from .iec_readout import ReadoutParser
 from .keys import parse_key
@@ -95,7 +95,7 @@ class MeterDecoder:
         )
         self._assembler = MessageAssembler(self.stats, self.max_message_age)
         self._readout = (
-            ReadoutParser(tz, self.stats) if self.profile.framing == "iec62056-21" else None
+            ReadoutParser(tz, self.stats) if self.profile.framing is Framing.IEC62056_21 else None
         )
         self._readings: list[Reading] = []
         self._last_feed: float | None = None

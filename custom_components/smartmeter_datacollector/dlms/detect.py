@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Final
 from . import hdlc, mbus
 from .cipher import CIPHERED_TAGS, SYSTEM_TITLE_LENGTH
 from .decoder import MeterDecoder
+from .framing import Framing
 from .models import Profile, SerialSettings
 from .profiles import PROFILES
 
@@ -79,7 +80,7 @@ def system_title_maker(data: bytes) -> str | None:
     return None
 
 
-def framing_of(data: bytes) -> str | None:
+def framing_of(data: bytes) -> Framing | None:
     """Name the transport: "mbus" for an EN 13757-2 long frame start, "hdlc" for a type 3 opening."""
     for pos in range(len(data) - 3):
         if (
@@ -87,9 +88,9 @@ def framing_of(data: bytes) -> str | None:
             and data[pos + 3] == mbus.START
             and data[pos + 1] == data[pos + 2]
         ):
-            return "mbus"
+            return Framing.MBUS
         if data[pos] == hdlc.FLAG and data[pos + 1] >> 4 == hdlc.FORMAT_TYPE_3:
-            return "hdlc"
+            return Framing.HDLC
     return None
 
 

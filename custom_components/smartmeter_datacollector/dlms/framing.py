@@ -1,4 +1,4 @@
-"""What looking for a transport frame at one position of the byte stream can find.
+"""The transports a meter wraps its messages in, and what looking for a frame can find.
 
 HDLC (IEC 62056-46) and wired M-Bus (EN 13757-2) parsers answer with the same four outcomes,
 so the stream scanner treats every framing alike.
@@ -6,7 +6,16 @@ so the stream scanner treats every framing alike.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
+
+
+class Framing(StrEnum):
+    """How a meter type delimits its messages on the line (protocol-notes §1)."""
+
+    HDLC = "hdlc"  # IEC 62056-46 frames
+    MBUS = "mbus"  # EN 13757-2 long frames
+    APDU = "apdu"  # bare APDUs, delimited by their own structure
+    IEC62056_21 = "iec62056-21"  # ASCII readout text
 
 
 class FrameStatus(Enum):

@@ -6,6 +6,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from .framing import Framing
+
 
 @dataclass(frozen=True, slots=True)
 class Measurement:
@@ -85,7 +87,7 @@ class Profile:
     title: str
     manufacturer: str
     model: str
-    framing: str  # "hdlc", "mbus", "apdu" or "iec62056-21"
+    framing: Framing
     serial: SerialSettings
     push_interval: float  # seconds between pushes (or polls) in normal operation
     # Multipliers for C.D.E codes whose scaler the meter does not push (attribute 2 only).

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from .framing import Framing
 from .models import Profile, SerialSettings
 
 _CURRENTS = ("31.7.0", "51.7.0", "71.7.0", "91.7.0")
@@ -34,7 +35,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Landis+Gyr E450 (CII / M-Bus, 2400 8E1)",
                 manufacturer="Landis+Gyr",
                 model="E450",
-                framing="hdlc",
+                framing=Framing.HDLC,
                 serial=SerialSettings(2400, 8, "E", 1),
                 push_interval=5.0,
                 scalers=_LGE450_SCALERS,
@@ -44,7 +45,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Landis+Gyr E570 (CII / M-Bus, 2400 8E1)",
                 manufacturer="Landis+Gyr",
                 model="E570",
-                framing="hdlc",
+                framing=Framing.HDLC,
                 serial=SerialSettings(2400, 8, "E", 1),
                 push_interval=5.0,
                 scalers=_scalers(
@@ -58,7 +59,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Landis+Gyr E360 (P1 DLMS, 9600 8N1)",
                 manufacturer="Landis+Gyr",
                 model="E360",
-                framing="hdlc",
+                framing=Framing.HDLC,
                 serial=SerialSettings(9600, 8, "N", 1),
                 push_interval=10.0,
                 scalers=_scalers(
@@ -72,7 +73,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Iskraemeco AM550 (P1 DLMS, 115200 8N1)",
                 manufacturer="Iskraemeco",
                 model="AM550",
-                framing="hdlc",
+                framing=Framing.HDLC,
                 serial=SerialSettings(115200, 8, "N", 1),
                 push_interval=5.0,
                 scalers=_scalers(
@@ -86,7 +87,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Kamstrup OMNIPOWER (HAN-NVE / HAN port, 2400 8N1)",
                 manufacturer="Kamstrup",
                 model="OMNIPOWER",
-                framing="hdlc",
+                framing=Framing.HDLC,
                 serial=SerialSettings(2400, 8, "N", 1),
                 push_interval=10.0,
                 # Kamstrup HAN lists: currents in 10 mA, energies in 10 Wh (amshan, hass-AMS).
@@ -103,7 +104,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Kaifa MA309 Austria (M-Bus, 2400 8E1)",
                 manufacturer="Kaifa",
                 model="MA309",
-                framing="mbus",
+                framing=Framing.MBUS,
                 serial=SerialSettings(2400, 8, "E", 1),
                 push_interval=5.0,
             ),
@@ -112,7 +113,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Siemens TD-3511 (IEC 62056-21 optical, 300 → 19200 7E1)",
                 manufacturer="Siemens",
                 model="TD-3511",
-                framing="iec62056-21",
+                framing=Framing.IEC62056_21,
                 serial=SerialSettings(300, 7, "E", 1),
                 readout_serial=SerialSettings(19200, 7, "E", 1),
                 push_interval=30.0,
@@ -122,7 +123,7 @@ PROFILES: Mapping[str, Profile] = MappingProxyType(
                 title="Other DLMS meter (HDLC or M-Bus push, 2400 8E1)",
                 manufacturer="Unknown",
                 model="DLMS/COSEM meter",
-                framing="hdlc",
+                framing=Framing.HDLC,
                 serial=SerialSettings(2400, 8, "E", 1),
                 push_interval=10.0,
             ),
