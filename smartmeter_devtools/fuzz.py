@@ -14,9 +14,11 @@ changed M-Bus fields and IEC text, each re-framed with valid HCS/FCS, M-Bus sum,
 How every reading is judged:
 - An intact message's expected readings are what a fresh decoder gives for it alone. They must
   come out of the long-lived decoder by the feed that delivers the message's last byte, or it
-  counts as a lost resync. Bare APDUs and IEC 62056-21 text cannot show where a message starts,
-  so there the first intact message right after a mutant may be missed (counted, allowed); the
-  next one may not.
+  counts as a lost resync. Bare APDUs and IEC 62056-21 text cannot show where a message starts
+  (nor, for a bare APDU, that it ended rather than met garbage), so there a reading may come one
+  message late (by the end of the next unit, or the first byte after the line next went quiet,
+  whichever is later) and the first intact message right after a mutant may be missed (counted,
+  allowed); the next one may not.
 - Any other reading must be (a) an intact message's reading, (b) a reading of a message that one
   of the last four mutants was made from (a message that survived noise between its frames or a
   duplicated frame), or (c) a reading a fresh decoder gives for a *vouched* mutant alone.

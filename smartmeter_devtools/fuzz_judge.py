@@ -8,8 +8,10 @@ Rules (the module docstring of `fuzz` states them for users):
   none of its source messages), a reading a fresh decoder gives for the mutant's bytes alone;
   anything else is a wrong reading;
 - an intact message's readings must come out by the feed that delivers its last byte; for
-  framings that cannot know where a message starts (bare APDU, IEC 62056-21 text), the first
-  intact message after a mutant may be late or missed, the one after it may not.
+  framings that cannot know where a message starts or ends (bare APDU, IEC 62056-21 text) they
+  may come one message late (by the end of the next unit, or by the first byte after the line
+  next went quiet, whichever is later), and the first intact message right after a mutant may be
+  missed; the one after it may not.
 """
 
 from __future__ import annotations
@@ -91,8 +93,13 @@ class _Expectation:
     start: int
     end: int
     remaining: Counter[ReadingKey]
-    lenient: bool
+    lenient: bool  # may be missed: the first message after a mutant, where a start is unknowable
     deadline: int | None
+    # Bare APDUs and IEC text may come one message late: by the end of the next unit or the first
+    # byte after the line next went quiet, whichever is later (both unknown until sent).
+    late_ok: bool = False
+    next_end: int | None = None
+    quiet_at: int | None = None
 
 
 @dataclass(slots=True)
@@ -210,16 +217,23 @@ class StreamRunner:
                 self.recent.append(_SentMutant(mutant, start, start + len(unit)))
                 self.previous_mutant = True
                 sent += 1
+            quiet = start in pauses or start in gaps
             for expectation in self.pending:
-                if expectation.deadline is None and expectation.end < start + len(unit):
-                    expectation.deadline = start + len(unit)
+                if expectation.deadline is None and expectation.end <= start:
+                    if expectation.next_end is None:
+                        expectation.next_end = start + len(unit)
+                    if expectation.quiet_at is None and quiet:
+                        expectation.quiet_at = start + 1
+                    if expectation.quiet_at is not None:
+                        expectation.deadline = max(expectation.next_end, expectation.quiet_at)
             data += unit
             self.history.append(bytes(unit))
         self._feed_all(bytes(data), gaps, pauses)
         return sent
 
     def _expect(self, index: int, start: int, end: int) -> None:
-        lenient = self.previous_mutant and self.stream.framing in _LENIENT_FRAMINGS
+        late_ok = self.stream.framing in _LENIENT_FRAMINGS
+        lenient = self.previous_mutant and late_ok
         self.tally.intact += 1
         self.tally.intact_after_mutant += self.previous_mutant
         if self.expected[index]:
@@ -230,7 +244,8 @@ class StreamRunner:
                     end,
                     Counter(self.expected[index]),
                     lenient,
-                    None if lenient else end,
+                    None if late_ok else end,
+                    late_ok,
                 )
             )
 
