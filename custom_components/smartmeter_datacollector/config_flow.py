@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import (
@@ -78,7 +79,11 @@ PORT_UNIQUE_ID_PREFIX: Final = "port:"
 OPEN_TIMEOUT: Final = 10.0
 # The 2025.4 frontend subscribes to a progress step's event only after rendering it, so a listen
 # that ends within milliseconds ends unseen; the event is said again after these delays (seconds).
-_PROGRESS_ECHO_DELAYS: Final = (0.5, 1.5, 4.0)
+# Only for a step that ended this soon (seconds): the dialog keeps listening for the flow's events
+# until it closes, and an echo arriving after the user's next submit would make it fetch a
+# finished flow ("Invalid flow specified").
+_PROGRESS_ECHO_DELAYS: Final = (0.5, 1.5)
+_PROGRESS_ECHO_WITHIN: Final = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         # An entry unloaded so its port is free for listening; reloaded when the flow ends.
         self._borrowed_entry_id: str | None = None
         self._echo: asyncio.Task[None] | None = None
+        self._progress_started = 0.0
         # The port as the form opened it, handed to the listener so no byte is lost in between.
         self._opened: Opened | None = None
         self._detect_task: asyncio.Task[DetectResult] | None = None
@@ -156,6 +162,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             self._detect_task = self.hass.async_create_task(
                 self._async_detect(), f"{DOMAIN} config flow detect"
             )
+            self._progress_started = time.monotonic()
         if not self._detect_task.done():
             return self.async_show_progress(
                 step_id="detect",
@@ -266,6 +273,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             self._listen_task = self.hass.async_create_task(
                 self._async_listen(), f"{DOMAIN} config flow listen"
             )
+            self._progress_started = time.monotonic()
         if not self._listen_task.done():
             profile = profile_for(self._candidate)
             return self.async_show_progress(
@@ -418,6 +426,8 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
     def _async_echo_progress(self) -> None:
         """Say again that the progress step ended, for a frontend that subscribed too late."""
         self._async_cancel_echoes()
+        if time.monotonic() - self._progress_started > _PROGRESS_ECHO_WITHIN:
+            return
         self._echo = self.hass.async_create_background_task(
             self._async_echo(), f"{DOMAIN} config flow progress echo"
         )

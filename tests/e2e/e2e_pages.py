@@ -57,18 +57,23 @@ def open_meter_form(page: Page) -> Locator:
     return dialog
 
 
-def fill_meter_form(dialog: Locator, meter_type: str, port: str, key: str | None = None) -> None:
-    """Pick the meter type, type the port path, enter the key if there is one."""
-    dialog.get_by_role("combobox", name="Meter type").click()
-    dialog.page.get_by_role("option", name=meter_type, exact=True).click()
+def fill_meter_form(
+    dialog: Locator, meter_type: str | None, port: str, key: str | None = None
+) -> None:
+    """Type the port path, pick the meter type (None: leave "Detect automatically"), the key."""
     # The port field proposes the machine's serial ports; a typed path is a custom value, which
     # the field keeps once its proposal list is closed without picking an entry. A click on the
-    # dialog's title then takes the focus away, as a person would, and closes the list.
+    # dialog's title then takes the focus away, as a person would, and closes the list. The
+    # port comes first in the form, so its clear button is the first one (the optional meter
+    # type has one too).
     port_field = dialog.get_by_role("combobox", name="Serial port")
-    dialog.get_by_role("button", name="Clear").click()
+    dialog.get_by_role("button", name="Clear").first.click()
     port_field.press_sequentially(port)
     port_field.press("Escape")
     dialog.get_by_role("heading", level=2).click()
+    if meter_type is not None:
+        dialog.get_by_role("combobox", name="Meter type").click()
+        dialog.page.get_by_role("option", name=meter_type, exact=True).click()
     if key is not None:
         # A password field: no textbox role, so it is found by its label.
         dialog.get_by_label("Encryption key").fill(key)

@@ -111,7 +111,13 @@ class Process:
 
 
 def start_simulator(
-    link: Path, log: Path, profile: str, *, seed: int, key: str | None = None
+    link: Path,
+    log: Path,
+    profile: str,
+    *,
+    seed: int,
+    key: str | None = None,
+    line_check: bool = False,
 ) -> Process:
     """Start a simulated meter; return once its pty is linked at link."""
     args = [
@@ -135,6 +141,9 @@ def start_simulator(
     ]
     if key:
         args += ["--key", key]
+    if line_check:
+        # Noise for a reader at another baud rate, as a real line: detection must find the rate.
+        args += ["--line-check"]
     process = Process.start(f"simulator {link.name}", args, log)
     deadline = time.monotonic() + START_TIMEOUT_S
     while not link.is_symlink():

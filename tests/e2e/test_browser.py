@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 import re
+import shutil
+import socket
+import tempfile
 import time
 from typing import TYPE_CHECKING
 
@@ -21,7 +24,7 @@ from e2e_pages import (
     screenshot_dialog,
     sensor_state,
 )
-from e2e_stack import METER_KEY, REPO_ROOT, WRONG_KEY
+from e2e_stack import METER_KEY, REPO_ROOT, WRONG_KEY, start_simulator
 from playwright.sync_api import expect
 import pytest
 
@@ -41,7 +44,9 @@ pytestmark = [
 TRANSLATIONS = json.loads(
     (REPO_ROOT / "custom_components/smartmeter_datacollector/translations/en.json").read_text()
 )
-METER_TYPE = PROFILES["lge450"].title
+METER_TYPE = TRANSLATIONS["selector"]["profile"]["options"]["lge450"]
+# What the README's screenshot shows in the port field (not the test's temporary pty path).
+SCREENSHOT_PORT = "/dev/serial/by-id/usb-FTDI_FT232R_USB_UART_A10KXYZ-if00-port0"
 # Listening in the flow, a setup retry after the pty changed hands, the first push: all fit.
 DEVICE_TIMEOUT_S = 180.0
 DEVICE_TIMEOUT_MS = DEVICE_TIMEOUT_S * 1000
@@ -88,8 +93,10 @@ def test_add_meter_in_the_browser_shows_live_values(
     """The README's walkthrough: add the meter, open its device, watch the power change."""
     log_in(page, home_assistant)
     dialog = open_meter_form(page)
-    fill_meter_form(dialog, METER_TYPE, str(meters["plain"]))
+    # The README shows the form as a user fills it: only the port, a stable by-id name.
+    fill_meter_form(dialog, None, SCREENSHOT_PORT)
     screenshot_dialog(page, screenshots / "config-form.png")
+    fill_meter_form(dialog, METER_TYPE, str(meters["plain"]))
     dialog.get_by_role("button", name="Submit").click()
 
     # The "Listening to the meter..." progress lasts until the next push (up to 2 s here), too
@@ -127,3 +134,92 @@ def test_wrong_key_shows_the_decryption_error(
     # The form keeps what was typed, so only the key needs fixing.
     key_field = dialog.get_by_label("Encryption key")
     expect(key_field).to_have_value(WRONG_KEY, timeout=EXPECT_TIMEOUT_MS)
+
+
+# The issue's bound for an instant failure: the error is on screen within 2 s of Submit.
+INSTANT_ERROR_S = 2.0
+# Detection tries four push settings (about 11 s each) and a readout before it gives up.
+DETECT_TIMEOUT_MS = 120_000
+
+
+def _refused_socket() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"socket://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.usefixtures("socket_enabled")  # to find a free local port for the refused socket
+@pytest.mark.parametrize("port", ["/dev/ttyNOPE", None], ids=["nonexistent", "refused_socket"])
+def test_a_port_that_cannot_open_is_named_at_once(
+    page: Page, home_assistant: str, port: str | None
+) -> None:
+    """No spinner for a dead port: the form comes back with the reason within 2 s."""
+    port = port or _refused_socket()
+    log_in(page, home_assistant)
+    dialog = open_meter_form(page)
+    fill_meter_form(dialog, None, port)
+    error = dialog.get_by_text(re.compile(rf"{re.escape(port)} cannot be opened"))
+
+    started = time.monotonic()
+    dialog.get_by_role("button", name="Submit").click()
+    error.wait_for(timeout=INSTANT_ERROR_S * 1000)
+    print(f"{port}: error shown {time.monotonic() - started:.2f} s after Submit")
+
+
+# (profile, seed, encrypted): every profile plain, and encrypted where the meter can encrypt.
+DETECTED = [
+    ("lge450", 11, False),
+    ("lge570", 12, True),
+    ("lge360", 13, False),
+    ("iskraam550", 14, False),
+    ("kamstrup_han", 15, False),
+    ("kaifa_mbus", 16, True),
+    ("siemens_td3511", 17, False),
+    ("generic", 18, False),
+]
+
+
+@pytest.mark.parametrize("case", DETECTED, ids=[d[0] for d in DETECTED])
+def test_only_the_port_is_needed(
+    page: Page, home_assistant: str, logs: Path, case: tuple[str, int, bool]
+) -> None:
+    """Detection finds type, line settings and meter id; the key is asked only if encrypted."""
+    profile, seed, encrypted = case
+    folder = Path(tempfile.mkdtemp(prefix="smartmeter-e2e-"))
+    link = folder / "ttyAUTO"
+    key = METER_KEY if encrypted else None
+    simulator = start_simulator(
+        link, logs / f"simulator-{profile}.log", profile, seed=seed, key=key, line_check=True
+    )
+    try:
+        log_in(page, home_assistant)
+        dialog = open_meter_form(page)
+        fill_meter_form(dialog, None, str(link))
+        started = time.monotonic()
+        dialog.get_by_role("button", name="Submit").click()
+        expect(dialog.get_by_text(re.compile(r"trying \d+ \d[NEO]\d"))).to_be_visible(
+            timeout=EXPECT_TIMEOUT_MS
+        )
+        if encrypted:
+            title = TRANSLATIONS["config"]["step"]["keys"]["title"]
+            expect(dialog.get_by_text(title)).to_be_visible(timeout=DETECT_TIMEOUT_MS)
+            dialog.get_by_label("Encryption key").fill(METER_KEY)
+            dialog.get_by_role("button", name="Submit").click()
+        expected = PROFILES[profile]
+        found = TRANSLATIONS["config"]["step"]["confirm"]["title"]
+        expect(dialog.get_by_text(found)).to_be_visible(timeout=DETECT_TIMEOUT_MS)
+        print(f"{profile}: detected {time.monotonic() - started:.1f} s after Submit")
+        # A person reads this step before confirming; the dialog may refresh it once right after
+        # a detection that took under 2 s (the late-subscriber echo), which a click must not race.
+        page.wait_for_timeout(2000)
+        settings = str(expected.serial)
+        expect(dialog.get_by_text(re.compile(re.escape(f"at {settings}")))).to_be_visible()
+        expect(dialog.get_by_text(re.compile(re.escape(expected.model)))).to_be_visible()
+        dialog.get_by_role("button", name="Submit").click()
+        expect(dialog.get_by_text(re.compile(r"Created configuration for"))).to_be_visible(
+            timeout=EXPECT_TIMEOUT_MS
+        )
+        dialog.get_by_role("button", name="Finish").click()
+    finally:
+        simulator.stop()
+        shutil.rmtree(folder, ignore_errors=True)
