@@ -51,10 +51,13 @@ def test_bare_apdus_resync_on_time_alone() -> None:
 @pytest.mark.parametrize(
     ("garbage", "expected"),
     [
-        (b"\x0f", [0, 1, 2]),
-        (b"\xdb\x08", [0, 1, 2]),
-        # More than two bytes after an APDU: its end cannot be told from an APDU changed so
-        # that it ends early, so it is not trusted; the ones behind the garbage still decode.
+        (b"\x00", [0, 1, 2]),
+        (b"\xff\x00", [0, 1, 2]),
+        # Anything but one or two break/idle bytes after an APDU: its end cannot be told from an
+        # APDU changed so that it ends early (the rest of a value follows it), so it is not
+        # trusted; the ones behind the garbage still decode.
+        (b"\x0f", [1, 2]),
+        (b"\xdb\x08", [1, 2]),
         (b"\x0f\x00\x00", [1, 2]),
         (b"\x0f\x00\x00\x00\x01\x0c", [1, 2]),
     ],
@@ -73,8 +76,10 @@ def test_bare_ciphered_apdus_resync() -> None:
     apdus = [synthetic.ciphered(a, counter=n) for n, a in enumerate(_apdus(4))]
     decoder = MeterDecoder("kaifa_mbus", key=synthetic.KEY, auth_key=synthetic.AUTH_KEY)
 
-    readings = decoder.feed(apdus[0] + b"\x55\xaa" + b"".join(apdus[1:])) + decoder.gap()
+    readings = decoder.feed(apdus[0] + b"\x00" + b"".join(apdus[1:])) + decoder.gap()
     assert _energies(readings) == [0, 1, 2, 3]
+    readings = decoder.feed(apdus[0] + b"\x55\xaa" + b"".join(apdus[1:])) + decoder.gap()
+    assert _energies(readings) == [1, 2, 3]
 
 
 def test_a_value_that_looks_like_an_apdu_start_is_not_taken_for_one() -> None:

@@ -20,8 +20,10 @@ from .framing import FrameStatus
 from .lengths import read_length
 
 TAGS = frozenset((DATA_NOTIFICATION, *CIPHERED_TAGS))
-# Stray bytes tolerated between two bare APDUs (idle-line glitches, a bridge's padding).
+# Stray bytes tolerated between two bare APDUs: a break (0x00) or noise on the idle-high line
+# (0xFF), at most two. Other bytes there are the rest of a value the APDU was cut off from.
 _MAX_STRAY_BYTES = 2
+_STRAY_BYTES = frozenset((0x00, 0xFF))
 # A bare APDU is never longer than this; waiting for more would let garbage grow the buffer.
 MAX_LENGTH = 8192
 _OCTET_STRING = 0x09
@@ -117,12 +119,17 @@ def probe(
     # line glitch). Anything else means this APDU was not what was sent: cut short and read on
     # into its successor, or changed so that it ends early.
     for follower_at in range(end, min(end + 1 + _MAX_STRAY_BYTES, len(buf))):
+        if follower_at > end and buf[follower_at - 1] not in _STRAY_BYTES:
+            break
         follower = _plausible_start(buf, follower_at)
         if follower is FrameStatus.FRAME:
             return status, end
         if follower is FrameStatus.INCOMPLETE:
-            return (status, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
-    if len(buf) <= end + _MAX_STRAY_BYTES:
+            # The next APDU has begun plausibly; a known start need not wait for all of its header.
+            if at_gap or not strict:
+                return status, end
+            return FrameStatus.INCOMPLETE, len(buf) + 1
+    if len(buf) <= end + _MAX_STRAY_BYTES and all(b in _STRAY_BYTES for b in buf[end:]):
         return (status, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
     return FrameStatus.NOT_A_FRAME, pos
 
