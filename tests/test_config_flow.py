@@ -239,6 +239,7 @@ async def test_form_offers_readable_meter_types_and_free_port_entry(hass: HomeAs
     assert labels["generic"].startswith("Other DLMS meter")
     marker = next(m for m in schema if str(m) == CONF_PROFILE)
     assert marker.default() == "auto"
+    assert _suggested(result)[CONF_PROFILE] == "auto"
     # No onboard /dev/ttyS0 guess: the field starts empty when no by-id adapter exists.
     assert _suggested(result).get(CONF_PORT, "") == ""
     assert schema[CONF_KEY].config["type"] == "password"

@@ -153,7 +153,11 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 **keys_schema(line=True),
             }
         )
-        shown = self._input or {CONF_PORT: await async_default_port(self.hass)}
+        # The frontend shows an optional field's default only as a suggested value.
+        shown = self._input or {
+            CONF_PORT: await async_default_port(self.hass),
+            CONF_PROFILE: PROFILE_AUTO,
+        }
         return self._show_form("user", schema, shown)
 
     async def async_step_detect(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
