@@ -125,3 +125,18 @@ def test_a_frame_cut_short_does_not_swallow_the_start_of_the_next() -> None:
 
     (reading,) = decoder.feed(cut + frame)
     assert reading.values["1-0:1.8.0"].value == 7
+
+
+def test_a_long_read_does_not_age_the_message_it_completes() -> None:
+    """F4: the rest of a push at the start of a long read; `now` is that read's last byte."""
+    frames = synthetic.hdlc_gbt(synthetic.notification(), block_size=16)
+    message = b"".join(frames)
+    decoder = MeterDecoder("lge450")
+    tail = message * 40  # the reader caught up with many pushes at once
+    start = 1000.0
+
+    readings = decoder.feed(frames[0], start + len(frames[0]) * BYTE_TIME_2400_8E1)
+    rest = b"".join(frames[1:]) + tail
+    readings += decoder.feed(rest, start + (len(frames[0]) + len(rest)) * BYTE_TIME_2400_8E1)
+    assert len(readings) == 41
+    assert decoder.stats.expired_messages == 0

@@ -52,20 +52,26 @@ class MessageAssembler:
             or self._blocks.in_progress
         )
 
-    def tick(self, now: float | None) -> None:
-        """Drop a partial message that is too old to be completed; note when one started."""
-        if now is None:
-            return
+    def expire(self, now: float | None) -> None:
+        """Drop a partial message too old to be completed at `now` (first byte of a new read)."""
+        if now is not None and self._since is not None and now - self._since > self._max_age:
+            if self.in_progress:
+                self._forget()
+                self._skipping_blocks = True
+                self._stats.expired_messages += 1
+            self._since = None
+
+    def note(self, now: float | None) -> None:
+        """Remember when the partial message started: the end of the read that began it.
+
+        The end, not the start: a read's bytes span its line time, and a message whose first
+        frame came late in a long read must not look older than it is.
+        """
         new_message, self._new_message = self._new_message, False
-        if not self.in_progress:
+        if now is None or not self.in_progress:
             self._since = None
         elif self._since is None or new_message:
             self._since = now
-        elif now - self._since > self._max_age:
-            self._forget()
-            self._skipping_blocks = True
-            self._since = None
-            self._stats.expired_messages += 1
 
     def bad_frame(self) -> None:
         """A frame failed its check: it may have belonged to the partial message."""

@@ -128,12 +128,14 @@ class MeterDecoder:
             if self._readout is not None:
                 self._feed_readout(bytes(data))
             else:
-                self._assembler.tick(now)
+                # The read's first byte arrived its own line time before `now`.
+                first = None if now is None else now - len(data) * self._byte_time
+                self._assembler.expire(first)
                 # 1. frames from bytes
                 for unit in self._scanner.scan(data):
                     # 2. APDUs from frames, 3. readings from APDUs
                     self._on_unit(unit)
-                    self._assembler.tick(now)
+                self._assembler.note(now)
         except Exception as err:  # noqa: BLE001  # the contract: nothing escapes feed()
             self._internal_error("stream", err, bytes(data))
             self._scanner.reset()
