@@ -63,11 +63,13 @@ def fill_meter_form(
     """Type the port path, pick the meter type (None: leave "Detect automatically"), the key."""
     # The port field proposes the machine's serial ports; a typed path is a custom value, which
     # the field keeps once its proposal list is closed without picking an entry. A click on the
-    # dialog's title then takes the focus away, as a person would, and closes the list. The
-    # port comes first in the form, so its clear button is the first one (the optional meter
-    # type has one too).
+    # dialog's title then takes the focus away, as a person would, and closes the list. Only the
+    # port's own clear button, and only when it has something to clear: the optional meter type
+    # has one too, and clearing it would drop "Detect automatically".
     port_field = dialog.get_by_role("combobox", name="Serial port")
-    dialog.get_by_role("button", name="Clear").first.click()
+    clear = dialog.locator("ha-combo-box").get_by_role("button", name="Clear")
+    if clear.count():
+        clear.first.click()
     port_field.press_sequentially(port)
     port_field.press("Escape")
     dialog.get_by_role("heading", level=2).click()
