@@ -60,3 +60,17 @@ def test_one_stray_byte_in_a_bare_apdu_stream_loses_nothing_after_it() -> None:
     assert readings == [
         key for index in range(len(stream.messages)) for key in _alone(stream, index)
     ]
+
+
+def test_a_push_finished_early_in_a_long_read_does_not_expire() -> None:
+    """F4: the rest of a push at the start of a 3 KiB read arrived long before the read's end."""
+    stream = STREAMS["lge450+enc"]
+    decoder = new_decoder(stream)
+    first, *rest = stream.messages[0].frames
+    tail = b"".join(stream.messages[1].data for _ in range(4))
+    byte_time = 11 / 2400  # 2400 8E1
+    readings = decoder.feed(first, 1000.0 + len(first) * byte_time)
+    size = len(first) + len(b"".join(rest)) + len(tail)
+    readings += decoder.feed(b"".join(rest) + tail, 1000.0 + size * byte_time)
+    assert [reading_key(r) for r in readings][:1] == _alone(stream, 0)
+    assert decoder.stats.expired_messages == 0
