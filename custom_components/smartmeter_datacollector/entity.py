@@ -8,7 +8,7 @@ core dsmr shows a gas meter.
 from __future__ import annotations
 
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -16,8 +16,20 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 from .const import DOMAIN
 from .coordinator import SmartMeterCoordinator
 
+if TYPE_CHECKING:
+    from .dlms import Reading
+
 # "0-n:..." with n > 0: IEC 62056-6-1 7.3.2, value group B numbers the M-Bus channel.
 _CHANNEL: Final = re.compile(r"^0-([1-9][0-9]*):")
+# Active firmware identifier of the meter itself (IEC 62056-6-1 7.5.2: C=0, D=2, E=0).
+_FIRMWARE: Final = re.compile(r"^[01]-0:0\.2\.0$")
+
+
+def firmware_version(reading: Reading | None) -> str | None:
+    """The firmware version the meter reports about itself, if its push list carries it."""
+    if reading is None:
+        return None
+    return next((str(m.value) for key, m in reading.values.items() if _FIRMWARE.match(key)), None)
 
 
 def mbus_channel(key: str) -> int | None:
@@ -44,6 +56,10 @@ class SmartMeterEntity(CoordinatorEntity[SmartMeterCoordinator]):
         super().__init__(coordinator)
         self._attr_unique_id = f"{coordinator.meter_id}_{key}"
         channel = mbus_channel(key)
-        self._attr_device_info = (
-            coordinator.device_info if channel is None else sub_meter_info(coordinator, channel)
-        )
+        if channel is not None:
+            self._attr_device_info = sub_meter_info(coordinator, channel)
+        elif firmware := firmware_version(coordinator.data):
+            # The device registry merges this into the meter's device when the sensor is added.
+            self._attr_device_info = DeviceInfo(**coordinator.device_info, sw_version=firmware)
+        else:
+            self._attr_device_info = coordinator.device_info
