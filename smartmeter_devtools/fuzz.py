@@ -68,6 +68,7 @@ class Job:
     memory_limit_mib: int
     trace_memory: bool
     guard: bool = True  # CPU timer and address-space cap: only in a process of its own
+    progress: float = 0.0  # seconds between progress lines on stderr (0: none)
 
 
 @dataclass(slots=True)
@@ -126,6 +127,7 @@ def run_job(job: Job) -> JobResult:
     warm_time = began + (job.seconds or 0) * _WARM_UP_SHARE
     rss_start = traced_start = None
     max_buffered = 0
+    next_progress = began + job.progress
     while runners:
         if job.mutants is not None and sent >= job.mutants:
             break
@@ -139,6 +141,9 @@ def run_job(job: Job) -> JobResult:
         units = rng.randint(2, MAX_UNITS)
         sent += runner.run_batch(units, None if job.mutants is None else job.mutants - sent)
         max_buffered = max(max_buffered, runner.decoder.buffered)
+        if job.progress and now >= next_progress:
+            next_progress = now + job.progress
+            _progress(job, sent, tally, rss_start, now - began)
     traced_growth = None
     if job.trace_memory:
         traced_growth = tracemalloc.get_traced_memory()[0] - (traced_start or 0)
@@ -155,6 +160,19 @@ def run_job(job: Job) -> JobResult:
         max_buffered=max_buffered,
         wall=time.monotonic() - began,
         skipped_vectors=vectors_note,
+    )
+
+
+def _progress(job: Job, sent: int, tally: Tally, rss_start: int | None, elapsed: float) -> None:
+    """One line per job so a long run shows its figures before it ends."""
+    growth = _rss() - rss_start if rss_start is not None else 0
+    print(
+        f"[job {job.index} {elapsed:.0f} s] mutants {sent}, intact {tally.intact},"
+        f" exceptions {sum(tally.exceptions.values())}, slow feeds {tally.slow_feeds}"
+        f" (worst {tally.worst_feed_ms:.1f} ms), lost {sum(tally.lost.values())},"
+        f" wrong {sum(tally.wrong.values())}, RSS growth {_kib(growth)}",
+        file=sys.stderr,
+        flush=True,
     )
 
 
@@ -261,6 +279,7 @@ def run_fuzz(args: argparse.Namespace) -> int:
             vectors=vectors,
             memory_limit_mib=args.memory_limit,
             trace_memory=args.tracemalloc,
+            progress=args.progress,
         )
         for index in range(args.jobs)
     ]
@@ -299,6 +318,9 @@ def add_fuzz_parser(commands: Any) -> None:
     )
     fuzz.add_argument(
         "--tracemalloc", action="store_true", help="also trace Python allocations (slower)"
+    )
+    fuzz.add_argument(
+        "--progress", type=float, default=0.0, help="print figures to stderr every S seconds"
     )
     fuzz.set_defaults(func=run_fuzz)
 
