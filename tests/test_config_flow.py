@@ -1049,3 +1049,36 @@ async def test_rest_flow_with_only_the_port_ends_in_sensors_equal_to_what_the_me
             )
             scale = 1000.0 if value.unit == "Wh" and entity.unit_of_measurement == "kWh" else 1.0
             assert float(state) == pytest.approx(float(value.value) / scale), unique_id
+
+
+@pytest.mark.usefixtures("setup_entry")
+async def test_line_settings_of_the_advanced_section_are_stored(
+    hass: HomeAssistant, new_meter: Callable[..., PtyMeter]
+) -> None:
+    """A meter at an unusual speed: the type's parser, the user's line settings."""
+    payload, _ = _vector("lge450-pushlist-1")
+    meter = new_meter(9600)  # a reader at any other speed gets noise
+    meter.push(payload)
+    line = {"baudrate": "9600", "bytesize": "8", "parity": "N", "stopbits": "1"}
+
+    result = await _user_flow(hass, {**_user_input(meter.path, "lge450"), ADVANCED: line})
+
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    stored = {k: result["data"][k] for k in ("baudrate", "bytesize", "parity", "stopbits")}
+    assert stored == {"baudrate": 9600, "bytesize": 8, "parity": "N", "stopbits": 1}
+
+
+async def test_reconfigure_changes_the_line_settings(
+    hass: HomeAssistant, meter: PtyMeter, new_meter: Callable[..., PtyMeter]
+) -> None:
+    entry = await _running_entry(hass, meter, "lge450-pushlist-1")
+    faster = new_meter(9600)
+    faster.push(_vector("lge450-pushlist-1")[0])
+    keys = _keys(port=faster.path)
+    keys[ADVANCED] = {"baudrate": "9600", "parity": "N"}
+
+    result = await _reconfigure(hass, entry, keys)
+
+    assert result["reason"] == "reconfigure_successful"
+    assert (entry.data["baudrate"], entry.data["parity"]) == (9600, "N")
+    assert entry.state is ConfigEntryState.LOADED
