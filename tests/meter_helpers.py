@@ -259,7 +259,7 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 async def push(hass: HomeAssistant, entry: MockConfigEntry, port: PtyPort, data: bytes) -> None:
     """Send bytes as the meter would and wait until the integration has published the reading."""
-    decoder = entry.runtime_data.decoder
+    decoder = entry.runtime_data.coordinator.decoder
     before = decoder.stats.readings
     await port.write(data)
     await settle(hass, lambda: decoder.stats.readings > before)

@@ -162,11 +162,11 @@ async def test_closed_serial_server_is_reconnected(
         entry = mock_entry(vector, port=server.url)
         await setup_entry(hass, entry)
         await settle(hass, lambda: _count(caplog, LOST) == 1)
-        assert entry.runtime_data.decoder.stats.readings == 1
+        assert entry.runtime_data.coordinator.decoder.stats.readings == 1
 
         async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=2))
         await settle(hass, lambda: server.connections == 2)
-        await settle(hass, lambda: entry.runtime_data.decoder.stats.readings == 2)
+        await settle(hass, lambda: entry.runtime_data.coordinator.decoder.stats.readings == 2)
         assert _energy(hass, entity_registry, entry.unique_id) != STATE_UNAVAILABLE
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
@@ -178,7 +178,7 @@ async def test_republishers_get_each_reading_once(hass: HomeAssistant, pty_port:
     entry = mock_entry(vector, port=pty_port.path)
     await setup_entry(hass, entry)
     received: list[str | None] = []
-    remove = entry.runtime_data.async_add_reading_callback(
+    remove = entry.runtime_data.coordinator.async_add_reading_callback(
         lambda reading: received.append(reading.meter_id)
     )
 

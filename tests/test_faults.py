@@ -164,7 +164,7 @@ class Rig:
     @property
     def coordinator(self) -> SmartMeterCoordinator:
         """The entry's coordinator (the runtime data is looked up in one place)."""
-        coordinator: SmartMeterCoordinator = self.entry.runtime_data
+        coordinator: SmartMeterCoordinator = self.entry.runtime_data.coordinator
         return coordinator
 
     @property
@@ -396,7 +396,7 @@ async def test_bare_apdu_stream_recovers_after_one_noise_byte(
     """Intact, 0x00, then five intact pushes: all six read (issue 8 measured [1, 0, 0, 0, 0, 0])."""
     config_entry = mock_entry(port=pty_port.path, profile="kaifa_mbus", unique_id="12345678")
     await setup_entry(hass, config_entry)
-    coordinator: SmartMeterCoordinator = config_entry.runtime_data
+    coordinator: SmartMeterCoordinator = config_entry.runtime_data.coordinator
     energies: list[float] = []
     remove = coordinator.async_add_reading_callback(
         lambda reading: energies.append(float(reading.values[BARE_ENERGY].value))

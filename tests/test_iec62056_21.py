@@ -298,11 +298,11 @@ async def test_meter_that_dropped_the_session_is_signed_on_again(
     monkeypatch.setattr(iec62056_21, "RESPONSE_TIMEOUT", 0.3)
     entry = mock_entry(load_vector("siemens-td3511-1"), port=pty_port.path)
     await setup_entry(hass, entry)
-    await settle(hass, lambda: entry.runtime_data.decoder.stats.readings == 1)
+    await settle(hass, lambda: entry.runtime_data.coordinator.decoder.stats.readings == 1)
 
     meter.ignore_next_command = True
     async_fire_time_changed(hass, dt_util.utcnow() + POLL_INTERVAL)
-    await settle(hass, lambda: entry.runtime_data.decoder.stats.readings == 2)
+    await settle(hass, lambda: entry.runtime_data.coordinator.decoder.stats.readings == 2)
     assert meter.sign_ons == 2
     assert await hass.config_entries.async_unload(entry.entry_id)
 

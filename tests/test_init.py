@@ -13,7 +13,7 @@ import pytest
 from custom_components.smartmeter_datacollector.connection import close_meter_port, open_meter_port
 from custom_components.smartmeter_datacollector.const import DOMAIN
 from custom_components.smartmeter_datacollector.dlms import PROFILES
-from custom_components.smartmeter_datacollector.options_mqtt import CONF_LOG_READINGS
+from custom_components.smartmeter_datacollector.publish.options_mqtt import CONF_LOG_READINGS
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from custom_components.smartmeter_datacollector.dlms.models import Measurement, Reading
-from custom_components.smartmeter_datacollector.mqtt import MqttOutput, MqttPublisher
+from custom_components.smartmeter_datacollector.publish.mqtt import MqttOutput, MqttPublisher
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -99,7 +99,7 @@ async def test_refused_message_is_retried_in_order(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Make the publisher's pause after a refusal instant; the order is what matters here.
-    monkeypatch.setattr("custom_components.smartmeter_datacollector.mqtt.BACKOFF_START", 0)
+    monkeypatch.setattr("custom_components.smartmeter_datacollector.publish.mqtt.BACKOFF_START", 0)
     transport = ScriptedTransport()
     transport.ready, transport.refuse = True, 2
     publisher = MqttPublisher(hass, transport, MqttOutput(bundle=True), meter_id_fallback="x")

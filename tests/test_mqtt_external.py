@@ -32,16 +32,18 @@ from seed_expectations import (
     reading_vectors,
 )
 
-from custom_components.smartmeter_datacollector import mqtt_external
 from custom_components.smartmeter_datacollector.const import DOMAIN
-from custom_components.smartmeter_datacollector.mqtt import (
+from custom_components.smartmeter_datacollector.publish import (
+    async_create_publishers,
+    mqtt_external,
+)
+from custom_components.smartmeter_datacollector.publish.mqtt import (
     ExternalBrokerTransport,
     MqttOutput,
     MqttPublisher,
-    async_create_publishers,
 )
-from custom_components.smartmeter_datacollector.mqtt_external import BrokerSettings
-from custom_components.smartmeter_datacollector.options_mqtt import (
+from custom_components.smartmeter_datacollector.publish.mqtt_external import BrokerSettings
+from custom_components.smartmeter_datacollector.publish.options_mqtt import (
     CONF_MQTT_CA_FILE,
     CONF_MQTT_CHECK_HOSTNAME,
     CONF_MQTT_CLIENT_CERT,
@@ -66,8 +68,8 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from custom_components.smartmeter_datacollector.coordinator import ReadingPublisher
     from custom_components.smartmeter_datacollector.dlms.models import Reading
-    from custom_components.smartmeter_datacollector.mqtt import ReadingPublisher
 
 PASSWORD = "correct horse battery staple"  # noqa: S105 - the test broker's password
 # Sockets are off in Home Assistant tests; these talk to brokers on 127.0.0.1 only.

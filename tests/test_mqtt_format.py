@@ -18,7 +18,7 @@ from seed_expectations import (
 )
 
 from custom_components.smartmeter_datacollector.dlms.models import Measurement, Reading
-from custom_components.smartmeter_datacollector.mqtt_format import (
+from custom_components.smartmeter_datacollector.publish.mqtt_format import (
     SEED_REGISTERS,
     SourceTracker,
     clean_topic_group,

@@ -14,8 +14,8 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from seed_expectations import bundle, decode, expected_time, reading_vectors
 
 from custom_components.smartmeter_datacollector.dlms.models import Reading
-from custom_components.smartmeter_datacollector.mqtt import async_create_publishers
-from custom_components.smartmeter_datacollector.options_mqtt import (
+from custom_components.smartmeter_datacollector.publish import async_create_publishers
+from custom_components.smartmeter_datacollector.publish.options_mqtt import (
     CONF_MQTT_FORMAT,
     CONF_MQTT_MODE,
     CONF_MQTT_TOPIC_GROUP,

@@ -21,7 +21,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import voluptuous as vol
 
-from custom_components.smartmeter_datacollector import config_flow, mqtt_external
+from custom_components.smartmeter_datacollector import config_flow
 from custom_components.smartmeter_datacollector.const import (
     CONF_AUTH_KEY,
     CONF_KEY,
@@ -31,7 +31,8 @@ from custom_components.smartmeter_datacollector.const import (
     DEFAULT_MIN_INTERVAL,
     DOMAIN,
 )
-from custom_components.smartmeter_datacollector.options_mqtt import (
+from custom_components.smartmeter_datacollector.publish import mqtt_external
+from custom_components.smartmeter_datacollector.publish.options_mqtt import (
     CONF_LOG_READINGS,
     CONF_MQTT_CA_FILE,
     CONF_MQTT_CHECK_HOSTNAME,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import voluptuous as vol
 
-from custom_components.smartmeter_datacollector.options_mqtt import (
+from custom_components.smartmeter_datacollector.publish.options_mqtt import (
     CONF_LOG_READINGS,
     CONF_MQTT_CA_FILE,
     CONF_MQTT_CLIENT_ID,

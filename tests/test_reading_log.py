@@ -10,9 +10,9 @@ import pytest
 from seed_expectations import Vector, decode, expected_time, log_record, reading_vectors
 
 from custom_components.smartmeter_datacollector.dlms.models import Measurement, Reading
-from custom_components.smartmeter_datacollector.mqtt import async_create_publishers
-from custom_components.smartmeter_datacollector.options_mqtt import CONF_LOG_READINGS
-from custom_components.smartmeter_datacollector.reading_log import ReadingLogPublisher
+from custom_components.smartmeter_datacollector.publish import async_create_publishers
+from custom_components.smartmeter_datacollector.publish.options_mqtt import CONF_LOG_READINGS
+from custom_components.smartmeter_datacollector.publish.reading_log import ReadingLogPublisher
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -22,9 +22,11 @@ from custom_components.smartmeter_datacollector.const import (
 )
 from custom_components.smartmeter_datacollector.coordinator import (
     DECRYPT_FAILURES_FOR_ISSUE,
+    NO_DATA_ISSUE_AFTER,
+)
+from custom_components.smartmeter_datacollector.issues import (
     ISSUE_DECRYPTION,
     ISSUE_NO_DATA,
-    NO_DATA_ISSUE_AFTER,
     issue_id,
 )
 
@@ -74,7 +76,7 @@ async def _silent_for_ten_minutes(hass: HomeAssistant, entry: MockConfigEntry) -
 
 async def _reconnected(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Let the back-off pass until the coordinator has the port open again."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     # The watchdog closed the silent port; wait for that before moving the clock on.
     await settle(hass, lambda: not coordinator.connected)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
@@ -160,7 +162,7 @@ async def test_one_undecryptable_message_is_no_issue(
     entry = mock_entry(vector, port=pty_port.path, key=WRONG_KEY)
     await setup_entry(hass, entry)
     await pty_port.write(vector.data)
-    await settle(hass, lambda: entry.runtime_data.decoder.stats.decrypt_errors == 1)
+    await settle(hass, lambda: entry.runtime_data.coordinator.decoder.stats.decrypt_errors == 1)
     assert _issue(hass, ISSUE_DECRYPTION, entry) is None
 
 

@@ -8,8 +8,8 @@ from homeassistant.const import Platform
 
 from .compat import OPTIONS_FLOW_RELOADS
 from .const import CONF_PROFILE
-from .coordinator import SmartMeterConfigEntry, SmartMeterCoordinator
-from .mqtt import async_create_publishers
+from .coordinator import SmartMeterConfigEntry, SmartMeterCoordinator, SmartMeterRuntimeData
+from .publish import async_create_publishers
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Coroutine
@@ -23,17 +23,17 @@ async def async_setup_entry(hass: HomeAssistant, entry: SmartMeterConfigEntry) -
     """Open the meter's port, set up sensors and re-publishers, then start reading."""
     coordinator = SmartMeterCoordinator(hass, entry)
     await coordinator.async_connect()
-    entry.runtime_data = coordinator
-    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     # The port's display form: a serial-server URL may carry a password the topics must not.
-    coordinator.publishers = await async_create_publishers(
+    publishers = await async_create_publishers(
         hass,
         entry.options,
         coordinator.display_port,
         profile=entry.data[CONF_PROFILE],
         entry_id=entry.entry_id,
     )
-    for publisher in coordinator.publishers:
+    entry.runtime_data = SmartMeterRuntimeData(coordinator=coordinator, publishers=publishers)
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    for publisher in publishers:
         await publisher.async_start()
         entry.async_on_unload(publisher.async_stop)
         entry.async_on_unload(coordinator.async_add_reading_callback(publisher.publish))

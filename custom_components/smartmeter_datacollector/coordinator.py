@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
@@ -31,16 +32,43 @@ from .dlms import MeterDecoder
 from .dlms.decoder import DEFAULT_IDLE_GAP
 from .dlms.models import Reading
 from .errors import key_error
+from .issues import ISSUE_DECRYPTION, ISSUE_NO_DATA, issue_id
 from .line_settings import profile_for
+from .tasks import async_cancel_task
 
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
     from .dlms.models import Profile
-    from .mqtt import ReadingPublisher
 
-type SmartMeterConfigEntry = ConfigEntry[SmartMeterCoordinator]
+
+class ReadingPublisher(Protocol):
+    """Something the coordinator hands each reading to; started and stopped with the entry."""
+
+    @property
+    def stats(self) -> dict[str, Any]:
+        """Counters for diagnostics (no secrets)."""
+
+    async def async_start(self) -> None:
+        """Start background work, if any."""
+
+    async def async_stop(self) -> None:
+        """Stop background work and release connections."""
+
+    def publish(self, reading: Reading) -> None:
+        """Take one reading; must return at once."""
+
+
+@dataclass(kw_only=True)
+class SmartMeterRuntimeData:
+    """What a loaded entry runs: the meter's coordinator and the re-publishers it feeds."""
+
+    coordinator: SmartMeterCoordinator
+    publishers: list[ReadingPublisher]
+
+
+type SmartMeterConfigEntry = ConfigEntry[SmartMeterRuntimeData]
 
 RECONNECT_MIN: Final = 1.0
 RECONNECT_MAX: Final = 60.0
@@ -54,15 +82,8 @@ NO_DATA_ISSUE_AFTER: Final = 600.0
 # Messages in a row that fail decryption (and no reading in between) before the key is suspect;
 # one damaged frame must not alarm anyone.
 DECRYPT_FAILURES_FOR_ISSUE: Final = 3
-ISSUE_NO_DATA: Final = "no_data"
-ISSUE_DECRYPTION: Final = "decryption_failed"
 
 UNKNOWN_MANUFACTURER: Final = "Unknown"
-
-
-def issue_id(kind: str, entry_id: str) -> str:
-    """Repair issue id for one entry (two meters can both be silent)."""
-    return f"{kind}_{entry_id}"
 
 
 class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
@@ -104,8 +125,6 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self._unsub_poll: Callable[[], None] | None = None
         self._poll_due = asyncio.Event()
         self._reading_callbacks: list[Callable[[Reading], None]] = []
-        # MQTT and log re-publishers, set up by __init__.py from the entry options.
-        self.publishers: list[ReadingPublisher] = []
 
     def _new_decoder(self) -> MeterDecoder:
         data = self.config_entry.data
@@ -192,11 +211,8 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         """Stop reading and release the port, so a reload or another entry can open it."""
         await super().async_shutdown()
         self._cancel_timers()
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        task, self._task = self._task, None
+        await async_cancel_task(task)
         await self._close_stream()
 
     async def _supervise(self) -> None:

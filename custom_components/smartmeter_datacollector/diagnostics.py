@@ -10,12 +10,12 @@ from serialx import redact_uri
 
 from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, CONF_PROFILE
 from .dlms import PROFILES
-from .options_mqtt import MQTT_REDACT
+from .publish.options_mqtt import MQTT_REDACT
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import SmartMeterConfigEntry, SmartMeterCoordinator
+    from .coordinator import SmartMeterConfigEntry, SmartMeterRuntimeData
     from .dlms.models import Profile
 
 TO_REDACT = {CONF_KEY, CONF_AUTH_KEY}
@@ -44,8 +44,7 @@ async def async_get_config_entry_diagnostics(
     }
     if entry.state is not ConfigEntryState.LOADED:
         return result
-    coordinator = entry.runtime_data
-    return result | _runtime(coordinator)
+    return result | _runtime(entry.runtime_data)
 
 
 def _profile(profile: Profile) -> dict[str, Any]:
@@ -58,7 +57,8 @@ def _profile(profile: Profile) -> dict[str, Any]:
     }
 
 
-def _runtime(coordinator: SmartMeterCoordinator) -> dict[str, Any]:
+def _runtime(runtime: SmartMeterRuntimeData) -> dict[str, Any]:
+    coordinator = runtime.coordinator
     reading = coordinator.data
     return {
         "connection": {
@@ -76,7 +76,7 @@ def _runtime(coordinator: SmartMeterCoordinator) -> dict[str, Any]:
             "available": coordinator.last_update_success,
         },
         "decoder": coordinator.decoder.stats.as_dict(),
-        "publishers": [publisher.stats for publisher in coordinator.publishers],
+        "publishers": [publisher.stats for publisher in runtime.publishers],
         # Frames are what arrived on the wire: ciphertext stays ciphertext, the keys are not here.
         "recent_frames": [frame.hex() for frame in coordinator.decoder.recent_frames],
         "last_reading": None

@@ -14,7 +14,7 @@ import voluptuous as vol
 
 from .compat import OptionsFlowBase
 from .const import CONF_MIN_INTERVAL, DEFAULT_MIN_INTERVAL
-from .options_mqtt import (
+from .publish.options_mqtt import (
     CONF_LOG_READINGS,
     CONF_MQTT_FORMAT,
     CONF_MQTT_MODE,

@@ -10,9 +10,9 @@ import voluptuous as vol
 
 from .connection import MeterPortError, close_meter_port, open_meter_port
 from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, CONF_PROFILE
-from .coordinator import ISSUE_DECRYPTION
 from .dlms import PROFILES, MeterDecoder
 from .errors import KeyFieldError, entry_key, key_error
+from .issues import ISSUE_DECRYPTION
 from .serial_ports import async_port_in_use
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class _EntryFixFlow(RepairsFlow):
     def _placeholders(self) -> dict[str, str]:
         placeholders = {"title": self._entry.title, "port": self._entry.data[CONF_PORT]}
         if self._entry.state is ConfigEntryState.LOADED:
-            coordinator = self._entry.runtime_data
+            coordinator = self._entry.runtime_data.coordinator
             placeholders["port"] = coordinator.display_port
             stats = coordinator.decoder.stats
             placeholders |= {
@@ -127,7 +127,7 @@ class KeyFixFlow(_EntryFixFlow):
         """Decode the frames kept for diagnostics with the new keys; name what still fails."""
         if self._entry.state is not ConfigEntryState.LOADED:
             return None
-        coordinator = self._entry.runtime_data
+        coordinator = self._entry.runtime_data.coordinator
         frames = coordinator.decoder.recent_frames
         if not frames:
             return None

@@ -58,7 +58,7 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Bring totals back at once (restored), then add a sensor for every new OBIS value."""
-    coordinator = entry.runtime_data
+    coordinator = entry.runtime_data.coordinator
     known: set[str] = set()
 
     restored = [

@@ -12,12 +12,14 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
+from ..const import LOGGER
 from .mqtt_format import SourceTracker, log_text, seed_values, utc_time
 
 if TYPE_CHECKING:
-    from .dlms.models import Reading
+    from ..dlms.models import Reading
 
-READINGS_LOGGER = logging.getLogger(f"{__package__}.readings")
+# The name the README documents for users' logger configuration; it outlived the move to publish/.
+READINGS_LOGGER = logging.getLogger(f"{LOGGER.name}.readings")
 
 
 class ReadingLogPublisher:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .dlms.models import Reading
+    from ..dlms.models import Reading
 
 DEFAULT_TOPIC_PREFIX = "smartmeter"
 DEFAULT_TOPIC_GROUP = "building"

@@ -13,7 +13,7 @@ from homeassistant.components import mqtt as ha_mqtt
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
 
-from .const import DOMAIN, LOGGER
+from ..const import DOMAIN, LOGGER
 from .mqtt_external import BACKOFF_MAX, BACKOFF_START
 from .options_mqtt import MODE_HOMEASSISTANT
 

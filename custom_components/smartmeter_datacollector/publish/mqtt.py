@@ -16,7 +16,9 @@ from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
+from ..const import DOMAIN, LOGGER
+from ..issues import ISSUE_BROKER_UNREACHABLE
+from ..tasks import async_cancel_task
 from .mqtt_external import BACKOFF_MAX, BACKOFF_START, BrokerConnection, BrokerError, BrokerSettings
 from .mqtt_format import (
     DEFAULT_TOPIC_GROUP,
@@ -27,53 +29,21 @@ from .mqtt_format import (
     seed_values,
     utc_time,
 )
-from .mqtt_ha import HomeAssistantMqttTransport
 from .options_mqtt import (
-    CONF_LOG_READINGS,
-    CONF_MQTT_FORMAT,
-    CONF_MQTT_MODE,
-    CONF_MQTT_QOS,
-    CONF_MQTT_RETAIN,
-    CONF_MQTT_TOPIC_GROUP,
-    CONF_MQTT_TOPIC_PREFIX,
-    DEFAULT_MQTT_FORMAT,
-    FORMAT_RLDSP,
     MODE_EXTERNAL,
-    MODE_HOMEASSISTANT,
-    MODE_OFF,
-    broker_settings,
 )
-from .reading_log import ReadingLogPublisher
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping
+    from collections.abc import Callable
     from datetime import datetime
 
-    from .dlms.models import Reading
+    from ..dlms.models import Reading
 
 # About 20 minutes of per-value messages from a 5 s push meter (hours in the bundle format).
 QUEUE_SIZE = 5000
 # A broker unreachable this long (seconds) becomes a repair issue.
 UNREACHABLE_ISSUE_DELAY = 600
-ISSUE_BROKER_UNREACHABLE = "mqtt_broker_unreachable"
 _YIELD_EVERY = 100
-
-
-class ReadingPublisher(Protocol):
-    """Something the coordinator hands each reading to; started and stopped with the entry."""
-
-    @property
-    def stats(self) -> dict[str, Any]:
-        """Counters for diagnostics (no secrets)."""
-
-    async def async_start(self) -> None:
-        """Start background work, if any."""
-
-    async def async_stop(self) -> None:
-        """Stop background work and release connections."""
-
-    def publish(self, reading: Reading) -> None:
-        """Take one reading; must return at once."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +77,7 @@ class Transport(Protocol):
         """Send one message; False when it was not taken (keep it queued)."""
 
 
-class MqttPublisher(ReadingPublisher):
+class MqttPublisher:
     """Formats readings as the seed did and sends them through a transport from a queue."""
 
     def __init__(
@@ -150,7 +120,7 @@ class MqttPublisher(ReadingPublisher):
 
     async def async_stop(self) -> None:
         """Stop sending; whatever is still queued is dropped."""
-        await _async_cancel(self._task)
+        await async_cancel_task(self._task)
         self._task = None
         await self._transport.async_stop()
 
@@ -244,7 +214,7 @@ class ExternalBrokerTransport:
 
     async def async_stop(self) -> None:
         """Stop reconnecting, disconnect, drop the repair issue."""
-        await _async_cancel(self._task)
+        await async_cancel_task(self._task)
         self._task = None
         self._connection.close()
         self.stats["connected"] = False
@@ -326,54 +296,3 @@ class ExternalBrokerTransport:
         if self._issue_timer is not None:
             self._issue_timer()
             self._issue_timer = None
-
-
-async def async_create_publishers(
-    hass: HomeAssistant,
-    entry_options: Mapping[str, Any],
-    meter_id_fallback: str,
-    *,
-    profile: str = "generic",
-    entry_id: str | None = None,
-) -> list[ReadingPublisher]:
-    """Build the publishers a config entry's options ask for (none by default)."""
-    publishers: list[ReadingPublisher] = []
-    mode = entry_options.get(CONF_MQTT_MODE, MODE_OFF)
-    transport: Transport | None = None
-    if mode == MODE_HOMEASSISTANT:
-        transport = HomeAssistantMqttTransport(hass)
-    elif mode == MODE_EXTERNAL:
-        issue_id = f"{ISSUE_BROKER_UNREACHABLE}_{entry_id or meter_id_fallback}"
-        transport = ExternalBrokerTransport(hass, broker_settings(entry_options), issue_id)
-    if transport is not None:
-        output = MqttOutput(
-            profile=profile,
-            bundle=entry_options.get(CONF_MQTT_FORMAT, DEFAULT_MQTT_FORMAT) == FORMAT_RLDSP,
-            topic_prefix=entry_options.get(CONF_MQTT_TOPIC_PREFIX) or DEFAULT_TOPIC_PREFIX,
-            topic_group=entry_options.get(CONF_MQTT_TOPIC_GROUP) or DEFAULT_TOPIC_GROUP,
-            qos=int(entry_options.get(CONF_MQTT_QOS, 0)),
-            retain=bool(entry_options.get(CONF_MQTT_RETAIN, False)),
-        )
-        publishers.append(
-            MqttPublisher(
-                hass,
-                transport,
-                output,
-                meter_id_fallback=meter_id_fallback,
-            )
-        )
-    if entry_options.get(CONF_LOG_READINGS, False):
-        publishers.append(ReadingLogPublisher(profile=profile, meter_id_fallback=meter_id_fallback))
-    return publishers
-
-
-async def _async_cancel(task: asyncio.Task[None] | None) -> None:
-    """Cancel a background task and wait for it, unless we are being cancelled ourselves."""
-    if task is None:
-        return
-    task.cancel()
-    try:
-        await task
-    except asyncio.CancelledError:
-        if (current := asyncio.current_task()) and current.cancelling():
-            raise
