@@ -53,13 +53,15 @@ def test_bare_apdus_resync_on_time_alone() -> None:
     [
         (b"\x00", [0, 1, 2]),
         (b"\xff\x00", [0, 1, 2]),
-        # Anything but one or two break/idle bytes after an APDU: its end cannot be told from an
-        # APDU changed so that it ends early (the rest of a value follows it), so it is not
-        # trusted; the ones behind the garbage still decode.
-        (b"\x0f", [1, 2]),
-        (b"\xdb\x08", [1, 2]),
-        (b"\x0f\x00\x00", [1, 2]),
-        (b"\x0f\x00\x00\x00\x01\x0c", [1, 2]),
+        # An APDU tag right after it: another message began there, damaged or not.
+        (b"\x0f", [0, 1, 2]),
+        (b"\xdb\x08", [0, 1, 2]),
+        (b"\x0f\x00\x00\x00\x01\x0c", [0, 1, 2]),
+        # Anything else after an APDU: its end cannot be told from an APDU changed so that it
+        # ends early (the rest of a value follows it), so it is not trusted; the ones behind
+        # the garbage still decode.
+        (b"\x55\x0f", [1, 2]),
+        (b"\x31\x32\x33", [1, 2]),
     ],
 )
 def test_bare_apdus_after_a_garbage_start_byte(garbage: bytes, expected: list[int]) -> None:

@@ -121,6 +121,10 @@ def probe(
     for follower_at in range(end, min(end + 1 + _MAX_STRAY_BYTES, len(buf))):
         if follower_at > end and buf[follower_at - 1] not in _STRAY_BYTES:
             break
+        if not strict and follower_at == end and buf[end] in TAGS:
+            # Right after an APDU known to start where it did, the next one begins: even if that
+            # one is damaged, this one ended where its structure says.
+            return status, end
         follower = _plausible_start(buf, follower_at)
         if follower is FrameStatus.FRAME:
             return status, end
