@@ -74,3 +74,13 @@ def test_a_push_finished_early_in_a_long_read_does_not_expire() -> None:
     readings += decoder.feed(b"".join(rest) + tail, 1000.0 + size * byte_time)
     assert [reading_key(r) for r in readings][:1] == _alone(stream, 0)
     assert decoder.stats.expired_messages == 0
+
+
+def test_a_push_right_before_a_damaged_bare_apdu_still_decodes() -> None:
+    """F3: an intact bare APDU followed at once by a damaged one (its invoke id flipped) is kept."""
+    stream = STREAMS["apdu"]
+    damaged = bytearray(stream.messages[1].data)
+    damaged[1] ^= 0x01
+    decoder = new_decoder(stream)
+    readings = decoder.feed(stream.messages[0].data + bytes(damaged)) + decoder.gap()
+    assert [reading_key(r) for r in readings][:1] == _alone(stream, 0)
