@@ -5,15 +5,26 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 from unittest.mock import PropertyMock, patch
 
-from meter_helpers import PtyPort
+from meter_helpers import PtyPort, SimulatedMeter, push
 from mosquitto import Certificates, Mosquitto, make_certificates
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+
+from custom_components.smartmeter_datacollector.const import (
+    CONF_AUTH_KEY,
+    CONF_KEY,
+    CONF_MIN_INTERVAL,
+    CONF_PORT,
+    CONF_PROFILE,
+    DOMAIN,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
     from pathlib import Path
 
+    from homeassistant.core import HomeAssistant
     from syrupy.assertion import SnapshotAssertion
 
 
@@ -80,3 +91,42 @@ def brokers(tmp_path: Path, socket_enabled: None) -> Iterator[Callable[..., Mosq
     yield start
     for broker in started:
         broker.kill()
+
+
+@pytest.fixture
+def simulated_meter() -> SimulatedMeter:
+    """The meter behind the pty: a simulated household, encoded by the dev package."""
+    return SimulatedMeter()
+
+
+@pytest.fixture
+def mock_config_entry(pty_port: PtyPort, simulated_meter: SimulatedMeter) -> MockConfigEntry:
+    """The entry the config flow would create for the simulated meter on the pty."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title=f"Landis+Gyr {simulated_meter.meter_id}",
+        unique_id=simulated_meter.meter_id,
+        data={
+            CONF_PROFILE: simulated_meter.profile,
+            CONF_PORT: pty_port.path,
+            CONF_KEY: None,
+            CONF_AUTH_KEY: None,
+        },
+        # Every push reaches the state machine, so each one can be checked.
+        options={CONF_MIN_INTERVAL: 0},
+    )
+
+
+@pytest.fixture
+async def init_integration(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    pty_port: PtyPort,
+    simulated_meter: SimulatedMeter,
+) -> MockConfigEntry:
+    """The simulated meter set up in Home Assistant, after its first push."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    await push(hass, mock_config_entry, pty_port, simulated_meter.message())
+    return mock_config_entry

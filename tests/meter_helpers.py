@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import datetime, timedelta
 import json
 import os
 from pathlib import Path
@@ -11,6 +12,7 @@ import tty
 from typing import TYPE_CHECKING, Any
 
 from capture_vectors import NO_VECTORS, VECTORS, Capture, load
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -21,13 +23,19 @@ from custom_components.smartmeter_datacollector.const import (
     CONF_PROFILE,
     DOMAIN,
 )
+from smartmeter_devtools.load_model import Household
+from smartmeter_devtools.push_encode import MeterEncoder
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from homeassistant.core import HomeAssistant, State
 
+    from custom_components.smartmeter_datacollector.dlms.models import Reading
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
+# An 8N1 meter: this sandbox's ptys refuse to be reopened with parity, so reloads work.
+SIMULATED_PROFILE = "lge360"
 # Upper bound for waiting on something the integration does in the background; tests never
 # assert how long it took, this only keeps a broken build from hanging.
 SETTLE_TIMEOUT = 10.0
@@ -255,6 +263,32 @@ async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
+
+
+class SimulatedMeter:
+    """A simulated household behind a meter (the dev package's encoder): each message() is its
+    next push, counters advancing, so tests need no shared capture and values are exact."""
+
+    def __init__(self, profile: str = SIMULATED_PROFILE, seed: int = 11) -> None:
+        self.profile = profile
+        self._tz = dt_util.get_default_time_zone()
+        self._time = datetime(2025, 7, 1, 12, 0, tzinfo=self._tz)
+        self._household = Household(seed=seed, start=self._time, tz=self._tz)
+        self.encoder = MeterEncoder(profile, tz=self._tz, seed=seed)
+        self.expected: Reading | None = None
+
+    @property
+    def meter_id(self) -> str:
+        """The identity the meter reports (the entry's unique id)."""
+        assert self.encoder.meter_id is not None
+        return self.encoder.meter_id
+
+    def message(self) -> bytes:
+        """The next push, ten seconds after the last; `expected` is the reading it carries."""
+        self._time += timedelta(seconds=10)
+        encoded = self.encoder.encode(self._household.advance(self._time))
+        self.expected = encoded.expected
+        return encoded.data
 
 
 async def push(hass: HomeAssistant, entry: MockConfigEntry, port: PtyPort, data: bytes) -> None:

@@ -15,6 +15,7 @@ from syrupy.filters import props
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from meter_helpers import PtyPort
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
     from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
     from syrupy.assertion import SnapshotAssertion
 
@@ -77,3 +78,15 @@ async def test_diagnostics_of_a_meter_that_never_came_up(
     assert diagnostics["entry"]["data"]["key"] == "**REDACTED**"
     assert diagnostics["profile"]["name"] == "lge450"
     assert "decoder" not in diagnostics
+
+
+async def test_diagnostics_of_a_running_meter(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    init_integration: MockConfigEntry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """The whole dump of a simulated meter after one push (only the temporary port varies)."""
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+
+    assert diagnostics == snapshot(exclude=props("port", "last_reading_at"))

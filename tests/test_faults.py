@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 import logging
 import random
 import time
@@ -20,18 +19,15 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.helpers import entity_registry as er
-from homeassistant.util import dt as dt_util
-from meter_helpers import mock_entry, push, setup_entry, state_of
+from meter_helpers import SimulatedMeter, mock_entry, push, setup_entry, state_of
 import pytest
 from pytest_homeassistant_custom_component.components.diagnostics import (
     get_diagnostics_for_config_entry,
 )
 
-from custom_components.smartmeter_datacollector.const import CONF_MIN_INTERVAL, DOMAIN
+from custom_components.smartmeter_datacollector.const import DOMAIN
 from smartmeter_devtools.apdu_encode import data_notification
 from smartmeter_devtools.axdr_encode import CosemDateTime, OctetString, Structure, UInt32, obis
-from smartmeter_devtools.load_model import Household
-from smartmeter_devtools.push_encode import MeterEncoder
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable, Iterator
@@ -43,8 +39,6 @@ if TYPE_CHECKING:
 
     from custom_components.smartmeter_datacollector.coordinator import SmartMeterCoordinator
 
-# An 8N1 meter: this sandbox's ptys refuse to be reopened with parity (see PtyMeter).
-PROFILE = "lge360"
 ENERGY = "1-1:1.8.0"
 # Kaifa Salzburg style APDUs name channel 0.
 BARE_ENERGY = "1-0:1.8.0"
@@ -94,24 +88,6 @@ class LoopLag:
             await self._task
 
 
-class Meter:
-    """A simulated household meter: each message() is its next push, counters advancing."""
-
-    def __init__(self, profile: str = PROFILE, seed: int = 11) -> None:
-        self._tz = dt_util.get_default_time_zone()
-        self._time = datetime(2025, 7, 1, 12, 0, tzinfo=self._tz)
-        self._household = Household(seed=seed, start=self._time, tz=self._tz)
-        self.encoder = MeterEncoder(profile, tz=self._tz, seed=seed)
-        self.energy: float | None = None
-
-    def message(self) -> bytes:
-        """The next push; `energy` is the import total it carries."""
-        self._time += timedelta(seconds=10)
-        encoded = self.encoder.encode(self._household.advance(self._time))
-        self.energy = float(encoded.expected.values[ENERGY].value)
-        return encoded.data
-
-
 @pytest.fixture
 async def lag() -> AsyncIterator[LoopLag]:
     """Measure the loop's lag for the whole test; assert the bound afterwards."""
@@ -157,7 +133,7 @@ class Rig:
     hass: HomeAssistant
     client: ClientSessionGenerator
     port: PtyPort
-    meter: Meter
+    meter: SimulatedMeter
     entry: MockConfigEntry
     entity_id: str
 
@@ -170,8 +146,8 @@ class Rig:
     @property
     def kwh(self) -> float:
         """The import total of the meter's last push as the sensor shows it (Wh on the wire)."""
-        assert self.meter.energy is not None
-        return self.meter.energy / 1000
+        assert self.meter.expected is not None
+        return float(self.meter.expected.values[ENERGY].value) / 1000
 
     @property
     def energy(self) -> str:
@@ -241,22 +217,15 @@ async def rig(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
     pty_port: PtyPort,
-    entity_registry: er.EntityRegistry,
+    simulated_meter: SimulatedMeter,
+    init_integration: MockConfigEntry,
 ) -> Rig:
-    """A set-up meter that has pushed once."""
-    meter = Meter()
-    entry = mock_entry(
-        port=pty_port.path,
-        profile=PROFILE,
-        unique_id=meter.encoder.meter_id,
-        # Every push reaches the state machine, so each one can be checked.
-        options={CONF_MIN_INTERVAL: 0},
+    """The simulated meter, set up and pushed once (conftest's init_integration)."""
+    entity_id = er.async_get(hass).async_get_entity_id(
+        "sensor", DOMAIN, f"{init_integration.unique_id}_{ENERGY}"
     )
-    await setup_entry(hass, entry)
-    await push(hass, entry, pty_port, meter.message())
-    entity_id = entity_registry.async_get_entity_id("sensor", DOMAIN, f"{entry.unique_id}_{ENERGY}")
     assert entity_id
-    return Rig(hass, hass_client, pty_port, meter, entry, entity_id)
+    return Rig(hass, hass_client, pty_port, simulated_meter, init_integration, entity_id)
 
 
 @pytest.mark.usefixtures("no_errors", "lag")

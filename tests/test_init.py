@@ -9,6 +9,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers import entity_registry as er
 from meter_helpers import load_vector, mock_entry, push, setup_entry, state_of
 import pytest
+from pytest_homeassistant_custom_component.common import snapshot_platform
 
 from custom_components.smartmeter_datacollector.connection import close_meter_port, open_meter_port
 from custom_components.smartmeter_datacollector.const import DOMAIN
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
     from meter_helpers import PtyPort
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
+    from syrupy.assertion import SnapshotAssertion
 
 
 def _energy_state(hass: HomeAssistant, entity_registry: er.EntityRegistry, meter_id: str) -> str:
@@ -138,3 +141,14 @@ async def test_new_title_or_unique_id_does_not_reload(
 
     assert entry.state is ConfigEntryState.LOADED
     assert not [r for r in caplog.records if "Closing" in r.getMessage()]
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+async def test_setup_creates_these_entities(
+    hass: HomeAssistant,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    """Every sensor of a simulated E360, its registry entry and its state after one push."""
+    await snapshot_platform(hass, entity_registry, snapshot, init_integration.entry_id)
