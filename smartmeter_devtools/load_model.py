@@ -45,6 +45,10 @@ _ACTIVITY = (
 _COUNTING_SINCE = datetime(2020, 1, 1, tzinfo=UTC)
 _AVERAGE_IMPORT_W = 450.0
 _AVERAGE_EXPORT_W = 250.0
+# A gas meter on the electricity meter's M-Bus channel (OBIS 0-1:24.2.1, m³): heating and hot
+# water, about 1200 m³ a year, with the same daily activity curve as the electrical loads.
+GAS_CODE = "24.2.1"
+_AVERAGE_GAS_M3_H = 0.14
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,6 +140,10 @@ class Household:
         for phase in range(PHASES):
             self._energy[f"{_P_CODES[phase]}.8.0"] = round(imported / PHASES)
             self._energy[f"{int(_P_CODES[phase]) + 1}.8.0"] = round(exported / PHASES)
+        # Its own generator: the electrical values of a seed stay what they were before gas.
+        gas_rng = random.Random(seed ^ 0x6A5)  # noqa: S311  (simulated loads, not secrets)
+        self._gas_scale = gas_rng.uniform(0.6, 1.4)
+        self._energy[GAS_CODE] = round(gas_rng.uniform(500.0, 2000.0) + _AVERAGE_GAS_M3_H * hours)
         for code, value in (counters or {}).items():
             # Registers this model does not know (an older state file) are ignored.
             if code in self._energy and value >= 0:
@@ -224,6 +232,8 @@ class Household:
             }
         )
         self._integrate(regs, dt_s / 3600.0, _tariff(local))
+        gas_rate = _AVERAGE_GAS_M3_H * self._gas_scale * 2.0 * _ACTIVITY[local.hour]
+        self._energy[GAS_CODE] += gas_rate * dt_s / 3600.0
         regs.update(self._totals())
         return Snapshot(time=now, registers=MappingProxyType(regs))
 

@@ -46,11 +46,18 @@ def unit_of(code: str) -> tuple[int, str | None]:
 
 @dataclass(frozen=True, slots=True)
 class Reg:
-    """A register; `scaler` is sent as {scaler, unit} when set, else the profile default applies."""
+    """A register; `scaler` is sent as {scaler, unit} when set, else the profile default applies.
+
+    `unit` (COSEM enum, decoder string) names what the OBIS C of electricity cannot (m³ of a
+    gas meter); `extended` makes it a class 4 register, as M-Bus channel values are (Blue Book
+    4.3.4), whose scaler/unit a push list sends as attribute 3 next to the value.
+    """
 
     obis: str
     wire: IntegerType
     scaler: int | None = None
+    unit: tuple[int, str | None] | None = None
+    extended: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,10 +128,18 @@ _REACTIVE_POWER = ("1-0:3.7.0", "1-0:4.7.0")
 _VOLTS = ("1-0:32.7.0", "1-0:52.7.0", "1-0:72.7.0")
 _AMPS = ("1-0:31.7.0", "1-0:51.7.0", "1-0:71.7.0")
 _TARIFFS = tuple(f"1-1:{c}.8.{t}" for c in (1, 2, 5, 6, 7, 8) for t in (0, 1, 2))
+_M3 = (13, "m3")
+# A gas meter on M-Bus channel 1, as the E450 pushes it (its device id, then the extended
+# register 0-1:24.2.1 with its scaler/unit; the shared capture lge450-mbus-channels).
+_GAS_CHANNEL = (
+    Text("0-1:96.1.0", "########"),
+    Reg("0-1:24.2.1", UInt32, -3, _M3, extended=True),
+)
 
 LAYOUTS: Mapping[str, MeterLayout] = MappingProxyType(
     {
-        # Swiss CII list (EKZ capture) plus per-phase currents and voltages some utilities add.
+        # Swiss CII list (EKZ capture) plus per-phase currents and voltages, the day/night
+        # tariff totals and the M-Bus gas channel some utilities add.
         "lge450": MeterLayout(
             shape="push_list",
             push_setup="0-8:25.9.0",
@@ -135,6 +150,8 @@ LAYOUTS: Mapping[str, MeterLayout] = MappingProxyType(
                 Clock(),
                 *_regs(UInt32, None, *_POWER, *_REACTIVE_POWER, *_LG_ENERGY_Q),
                 *_regs(UInt16, None, *_AMPS, *_VOLTS, "1-0:13.7.0"),
+                *_regs(UInt32, None, "1-1:1.8.1", "1-1:1.8.2", "1-1:2.8.1", "1-1:2.8.2"),
+                *_GAS_CHANNEL,
             ),
             transport=Hdlc(b"\xce\xff", b"\x03", gbt_block=112),
             flag="LGZ",

@@ -59,7 +59,9 @@ def fill_template(template: str, rng: random.Random) -> str:
 
 
 def _class_id(item: MeterObject) -> int:
-    return 3 if isinstance(item, Reg) else 8 if isinstance(item, Clock) else 1
+    if isinstance(item, Reg):
+        return 4 if item.extended else 3
+    return 8 if isinstance(item, Clock) else 1
 
 
 class MeterEncoder:
@@ -157,15 +159,15 @@ class MeterEncoder:
             return wire_text, None
         code = item.obis.partition(":")[2]
         physical = snapshot.registers[code]
-        unit_enum, unit = unit_of(item.obis)
+        unit_enum, unit = item.unit or unit_of(item.obis)
         factor = 10.0**item.scaler if item.scaler is not None else self._scalers.get(code, 1.0)
-        # Energy registers count whole units (floor); instantaneous values are rounded.
-        raw = (
-            math.floor(physical / factor) if code.split(".")[1] == "8" else round(physical / factor)
-        )
+        # Energy registers and counters count whole units (floor); instantaneous values round.
+        counter = code.split(".")[1] == "8" or item.extended
+        raw = math.floor(physical / factor) if counter else round(physical / factor)
         bits = item.wire.SIZE * 8 - (1 if item.wire.SIGNED else 0)
         raw = max(-(1 << bits) if item.wire.SIGNED else 0, min(raw, (1 << bits) - 1))
-        scaled = raw * factor
+        # As a decoder scales: 2337 x 10^-1 is 233.7, not 233.70000000000002.
+        scaled = raw / round(1 / factor) if factor < 1 else raw * factor
         values[item.obis] = Measurement(int(scaled) if scaled == int(scaled) else scaled, unit)
         extra = None
         if item.scaler is not None:
@@ -200,18 +202,26 @@ class MeterEncoder:
         if setup is None:
             raise ValueError("a push-list layout names its push setup")
         heads = [(40, setup, 2)] + ([(40, setup, 1)] if self.layout.push_list_names_itself else [])
-        entries = heads + [(_class_id(i), i.obis, 2) for i, _, _ in elements if i.obis is not None]
+        entries = list(heads)
+        values: list[AxdrValue] = []
+        for item, wire, extra in elements:
+            if item.obis is not None:
+                entries.append((_class_id(item), item.obis, 2))
+            values.append(wire)
+            if extra is not None and item.obis is not None:
+                # Attribute 3 (scaler_unit) of the same register, its own push-list entry.
+                entries.append((_class_id(item), item.obis, 3))
+                values.append(extra)
         descriptors = Array(
             tuple(
                 Structure((UInt16(cls), obis(code), Int8(attribute), UInt16(0)))
                 for cls, code, attribute in entries
             )
         )
-        values: list[AxdrValue] = [descriptors]
+        head: list[AxdrValue] = [descriptors]
         if self.layout.push_list_names_itself:
-            values.append(obis(setup))
-        values.extend(wire for _, wire, _ in elements)
-        return Structure(tuple(values))
+            head.append(obis(setup))
+        return Structure((*head, *values))
 
     def _frames(self, apdu: bytes) -> list[bytes]:
         transport = self.layout.transport

@@ -376,6 +376,7 @@ def _snapshot(moment: datetime, r: dict[str, float]) -> Snapshot:
         regs[f"{c}.7.0"] = r["pf"]
     regs["14.7.0"] = r["hz"]
     regs["16.7.0"] = r["power"] - r["export"]
+    regs["24.2.1"] = r["energy"] / 1000.0  # an M-Bus gas channel, m³
     return Snapshot(time=moment, registers=MappingProxyType(regs))
 
 
