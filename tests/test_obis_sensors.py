@@ -130,7 +130,9 @@ def test_malformed_key_still_gets_a_sensor() -> None:
 
 
 def test_mbus_channel_is_classed_by_unit() -> None:
-    assert describe("0-1:24.2.1", "m³").device_class is SensorDeviceClass.WATER
+    # m³ on an abstract channel (A=0, the E450) is gas by the documented default.
+    assert describe("0-1:24.2.1", "m³").device_class is SensorDeviceClass.GAS
+    assert describe("0-1:24.2.1", "GJ").device_class is SensorDeviceClass.ENERGY
     assert describe("0-1:24.2.1", "kWh").device_class is SensorDeviceClass.ENERGY
     assert describe("0-1:24.2.1", None).device_class is None
     assert describe("0-2:96.1.0", None, "24521662").translation_key == "mbus_device_id"
@@ -138,7 +140,8 @@ def test_mbus_channel_is_classed_by_unit() -> None:
 
 def test_registered_sensor_keeps_the_table_unless_the_unit_classes_it() -> None:
     assert describe_registered("1-1:1.8.0", "kWh").device_class is SensorDeviceClass.ENERGY
-    assert describe_registered("0-1:24.2.1", "m³").device_class is SensorDeviceClass.WATER
+    assert describe_registered("0-1:24.2.1", "m³").device_class is SensorDeviceClass.GAS
+    assert describe_registered("8-1:1.0.0", "m³").device_class is SensorDeviceClass.WATER
 
 
 def test_decoder_units_are_spelled_as_home_assistant_does() -> None:
@@ -164,3 +167,33 @@ def test_text_where_a_number_belongs_is_no_value() -> None:
 def test_naive_meter_clock_is_not_shown() -> None:
     naive = Reading(meter_id=None, timestamp=datetime(2024, 1, 1, 12), values={})  # noqa: DTZ001
     assert CLOCK.value_fn(naive) is None
+
+
+@pytest.mark.parametrize(
+    ("key", "unit", "device_class"),
+    [
+        ("7-1:3.0.0", "m³", SensorDeviceClass.GAS),
+        ("8-2:1.0.0", "m³", SensorDeviceClass.WATER),
+        ("9-1:1.0.0", "L", SensorDeviceClass.WATER),
+        ("6-1:1.0.0", "MWh", SensorDeviceClass.ENERGY),
+        ("6-1:1.0.0", "GJ", SensorDeviceClass.ENERGY),
+        ("6-1:2.0.0", "m³", SensorDeviceClass.VOLUME),
+        ("0-3:24.2.1", "kWh", SensorDeviceClass.ENERGY),
+        ("0-3:24.2.1", None, None),
+    ],
+)
+def test_sub_meter_total_is_classed_by_medium_and_unit(
+    key: str, unit: str | None, device_class: SensorDeviceClass | None
+) -> None:
+    """OBIS A names the medium where it can (IEC 62056-6-1 7.3.1); the unit decides the rest."""
+    description = describe(key, unit)
+    assert description.translation_key == "mbus_value"
+    assert description.device_class is device_class
+    assert description.state_class is SensorStateClass.TOTAL_INCREASING
+
+
+def test_sub_meter_reading_that_is_no_total_stays_a_measurement() -> None:
+    # A gas meter's temperature on channel 1 is a measurement, not a growing total.
+    description = describe("7-1:41.0.0", "°C")
+    assert description.translation_key == "obis_code"
+    assert description.state_class is SensorStateClass.MEASUREMENT

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 ENERGY = "sensor.meter_energy_import"
-WATER = "sensor.meter_m_bus_channel_1"
+# The channel total sits on the sub-meter device "<meter> M-Bus 1" (entity.py).
+WATER = "sensor.meter_m_bus_1_meter_reading"
 POWER = "sensor.meter_power_import"
 
 
@@ -103,5 +104,6 @@ async def test_mbus_channel_is_classed_by_its_restored_unit(
 
     state = state_of(hass, WATER)
     assert float(state.state) == 12.5
-    assert state.attributes["device_class"] == SensorDeviceClass.WATER
+    # m³ on an E450 channel (A=0) is gas by the documented default (obis_table.py).
+    assert state.attributes["device_class"] == SensorDeviceClass.GAS
     assert state.attributes["unit_of_measurement"] == "m³"

@@ -19,8 +19,9 @@ from .coordinator import SmartMeterCoordinator
 if TYPE_CHECKING:
     from .dlms import Reading
 
-# "0-n:..." with n > 0: IEC 62056-6-1 7.3.2, value group B numbers the M-Bus channel.
-_CHANNEL: Final = re.compile(r"^0-([1-9][0-9]*):")
+# "0-n:..." with n > 0: IEC 62056-6-1 7.3.2, value group B numbers the M-Bus channel; a value
+# whose group A names heat (6), gas (7) or water (8, 9) belongs to the sub-meter on channel B.
+_CHANNEL: Final = re.compile(r"^[06-9]-([1-9][0-9]*):")
 # Active firmware identifier of the meter itself (IEC 62056-6-1 7.5.2: C=0, D=2, E=0).
 _FIRMWARE: Final = re.compile(r"^[01]-0:0\.2\.0$")
 

@@ -1,7 +1,7 @@
 """What Home Assistant should make of each OBIS code (IEC 62056-6-1): the lookup over the table.
 
 Keys in the table are C.D.E; A and B only decide the medium (A=0 abstract/M-Bus channel, A=1
-electricity) and, for M-Bus, the channel placeholder. Codes not in the table still become a
+electricity, A=6..9 heat/gas/water) and, for a sub-meter, the channel placeholder. Codes not in the table still become a
 sensor, named by the code, classed by the unit the meter sends.
 """
 
@@ -28,9 +28,12 @@ from homeassistant.const import (
 from .obis_table import (
     ABSTRACT,
     ELECTRICITY,
+    ENERGY_UNITS,
     GENERIC_BY_UNIT,
-    MBUS_BY_UNIT,
+    SUB_METER_MEDIA,
+    VOLUME_UNITS,
     ObisRow,
+    sub_meter_class,
     text_row,
 )
 
@@ -45,7 +48,6 @@ if TYPE_CHECKING:
 CLOCK_KEY: Final = "0-0:1.0.0"
 MBUS_TRANSLATION_KEY: Final = "mbus_value"
 GENERIC_TRANSLATION_KEY: Final = "obis_code"
-GAS_MEDIUM: Final = 7  # OBIS value group A
 
 # Decoder units (COSEM unit names) -> Home Assistant unit strings.
 HA_UNITS: Final[Mapping[str, str]] = MappingProxyType(
@@ -142,8 +144,8 @@ def _generic(
     device_class, state_class = GENERIC_BY_UNIT.get(
         unit or "", (None, SensorStateClass.MEASUREMENT)
     )
-    if medium == GAS_MEDIUM and device_class is SensorDeviceClass.WATER:
-        device_class = SensorDeviceClass.GAS
+    if medium is not None and (medium == 0 or medium in SUB_METER_MEDIA) and unit in VOLUME_UNITS:
+        device_class = sub_meter_class(medium, unit)
     return _from_row(
         key,
         ObisRow(
@@ -156,8 +158,8 @@ def _generic(
     )
 
 
-def _mbus(key: str, channel: str, unit: str | None) -> ObisSensorEntityDescription:
-    device_class = MBUS_BY_UNIT.get(unit)
+def _mbus(key: str, channel: str, unit: str | None, medium: int) -> ObisSensorEntityDescription:
+    device_class = sub_meter_class(medium, unit)
     return _from_row(
         key,
         ObisRow(
@@ -165,7 +167,7 @@ def _mbus(key: str, channel: str, unit: str | None) -> ObisSensorEntityDescripti
             unit=unit,
             device_class=device_class,
             state_class=SensorStateClass.TOTAL_INCREASING,
-            precision=3 if device_class is SensorDeviceClass.WATER else None,
+            precision=3 if unit in VOLUME_UNITS else None,
         ),
         {"channel": channel},
     )
@@ -187,8 +189,11 @@ def describe(
         return _generic(key, unit, text)
     a, b, c, d, e = (int(part) for part in match.groups())
     cde = f"{c}.{d}.{e}"
-    if a == 0 and b > 0 and cde == "24.2.1":
-        return _mbus(key, str(b), unit)
+    total = unit is None or unit in VOLUME_UNITS or unit in ENERGY_UNITS
+    if b > 0 and not text and total and (a in SUB_METER_MEDIA or (a == 0 and cde == "24.2.1")):
+        # A sub-meter's total: an M-Bus channel's extended register, or any value of a meter
+        # of another medium reached through channel B (IEC 62056-6-1 7.3.2).
+        return _mbus(key, str(b), unit, a)
     if a == 0 and b > 0 and cde in ("96.1.0", "96.3.10"):
         row = text_row(
             "mbus_device_id" if cde == "96.1.0" else "mbus_disconnect_state",

@@ -255,17 +255,51 @@ def _abstract_rows() -> dict[str, ObisRow]:
 ELECTRICITY: Final[Mapping[str, ObisRow]] = MappingProxyType(_electricity_rows())
 ABSTRACT: Final[Mapping[str, ObisRow]] = MappingProxyType(_abstract_rows())
 
-# M-Bus channel values (class 4 "0-n:24.2.1"): the meter pushes the raw count; the unit decides
-# what it is. m³ is most often a water meter on the Swiss/Austrian CII installs these come from.
-MBUS_BY_UNIT: Final[Mapping[str | None, SensorDeviceClass | None]] = MappingProxyType(
+# Value group A names the medium (IEC 62056-6-1 7.3.1, table 2): 6 heat / cooling, 7 gas,
+# 8 cold water, 9 hot water; 0 is abstract (an M-Bus channel of the L+G E450, "0-n:24.2.1").
+HEAT_MEDIUM: Final = 6
+GAS_MEDIUM: Final = 7
+WATER_MEDIA: Final = (8, 9)
+SUB_METER_MEDIA: Final = (HEAT_MEDIUM, GAS_MEDIUM, *WATER_MEDIA)
+VOLUME_UNITS: Final = frozenset({UnitOfVolume.CUBIC_METERS, UnitOfVolume.LITERS})
+# Energy of a heat meter comes in Wh or joules (EN 1434); electricity sub-meters in Wh.
+ENERGY_UNITS: Final = frozenset(
     {
-        UnitOfVolume.CUBIC_METERS: SensorDeviceClass.WATER,
-        UnitOfVolume.LITERS: SensorDeviceClass.WATER,
-        UnitOfEnergy.WATT_HOUR: SensorDeviceClass.ENERGY,
-        UnitOfEnergy.KILO_WATT_HOUR: SensorDeviceClass.ENERGY,
-        UnitOfEnergy.MEGA_WATT_HOUR: SensorDeviceClass.ENERGY,
+        UnitOfEnergy.WATT_HOUR,
+        UnitOfEnergy.KILO_WATT_HOUR,
+        UnitOfEnergy.MEGA_WATT_HOUR,
+        UnitOfEnergy.GIGA_WATT_HOUR,
+        UnitOfEnergy.JOULE,
+        UnitOfEnergy.KILO_JOULE,
+        UnitOfEnergy.MEGA_JOULE,
+        UnitOfEnergy.GIGA_JOULE,
     }
 )
+# The documented default for a volume on an abstract channel (A=0): gas, because the Swiss and
+# Austrian utilities whose E450s push M-Bus channels mostly wire a gas meter to them (README,
+# "Sub-meters"). A meter whose OBIS A names water (8, 9) or gas (7) is never overruled.
+CHANNEL_VOLUME_CLASS: Final = SensorDeviceClass.GAS
+
+
+def sub_meter_class(medium: int, unit: str | None) -> SensorDeviceClass | None:
+    """The device class of a sub-meter's total from its medium (OBIS A) and its unit.
+
+    No unit (a pushed attribute 2 without its scaler/unit) means no class: a gas or water
+    sensor must state m³ or L, and a raw count is neither.
+    """
+    if unit in ENERGY_UNITS:
+        return SensorDeviceClass.ENERGY
+    if unit not in VOLUME_UNITS:
+        return None
+    if medium in WATER_MEDIA:
+        return SensorDeviceClass.WATER
+    if medium == HEAT_MEDIUM:
+        # The water that passed a heat meter is a volume, not water the household used.
+        return SensorDeviceClass.VOLUME
+    if medium == GAS_MEDIUM:
+        return SensorDeviceClass.GAS
+    return CHANNEL_VOLUME_CLASS
+
 
 # Fallback classes for codes the table does not know, by unit.
 GENERIC_BY_UNIT: Final[Mapping[str, tuple[SensorDeviceClass | None, SensorStateClass]]] = (
