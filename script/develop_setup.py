@@ -29,6 +29,11 @@ DEMO_NAME = "Demo"
 DEMO_USER = "demo"
 DEMO_PASSWORD = "demo-password-123"  # noqa: S105  (documented demo account of a local dev server)
 ONBOARDING_STEPS = ("user", "core_config", "analytics", "integration")
+# Onboarding's location step (core_config) adds Met.no, Radio Browser, Google Translate and a
+# shopping list; under --skip-pip offline the first three fail and greet a newcomer with red
+# cards. The location comes from configuration.yaml, so that step (and analytics) are marked
+# done before the first start; onboard() still creates the user and finishes the rest.
+PREMARKED_STEPS = ("core_config", "analytics")
 START_TIMEOUT_S = 600.0  # first start on a busy machine installs nothing but is still slow
 FLOW_TIMEOUT_S = 90.0
 ENTITY_TIMEOUT_S = 180.0
@@ -305,16 +310,46 @@ async def setup(args: argparse.Namespace, state: dict[str, Any]) -> dict[str, An
     return state
 
 
+def premark_onboarding(config: Path) -> None:
+    """Mark PREMARKED_STEPS done in a configuration Home Assistant has not onboarded yet.
+
+    Home Assistant reads .storage/onboarding at start; a file that exists is left alone, so a
+    configuration onboarded the ordinary way keeps its history.
+    """
+    storage = config / ".storage" / "onboarding"
+    if storage.exists():
+        return
+    storage.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "version": 4,
+        "minor_version": 1,
+        "key": "onboarding",
+        "data": {"done": list(PREMARKED_STEPS)},
+    }
+    storage.write_text(json.dumps(document) + "\n")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", default="http://127.0.0.1:8123")
-    parser.add_argument("--profile", required=True)
-    parser.add_argument("--port", required=True, help="serial port path of the simulated meter")
+    parser.add_argument(
+        "--premark-onboarding",
+        type=Path,
+        metavar="CONFIG",
+        help="before the first start: mark the location steps done in CONFIG, then exit",
+    )
+    parser.add_argument("--profile")
+    parser.add_argument("--port", help="serial port path of the simulated meter")
     parser.add_argument("--key")
     parser.add_argument("--auth-key")
-    parser.add_argument("--state", type=Path, required=True)
+    parser.add_argument("--state", type=Path)
     parser.add_argument("--hass-pid", type=int, help="give up when this process exits")
     args = parser.parse_args()
+    if args.premark_onboarding is not None:
+        premark_onboarding(args.premark_onboarding)
+        return 0
+    if args.profile is None or args.port is None or args.state is None:
+        parser.error("--profile, --port and --state are required")
     state_file: Path = args.state
     state = json.loads(state_file.read_text()) if state_file.is_file() else {}
     try:

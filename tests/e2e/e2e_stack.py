@@ -158,6 +158,8 @@ def write_config(config: Path, http_port: int) -> None:
     """A configuration like script/develop's, on another port and without the Energy setup."""
     config.mkdir(parents=True, exist_ok=True)
     (config / "custom_components").symlink_to(REPO_ROOT / "custom_components")
+    # No failed Met.no / Radio Browser / Google Translate cards: the same step as script/develop.
+    develop_setup().premark_onboarding(config)
     (config / "configuration.yaml").write_text(
         f"""\
 homeassistant:
