@@ -56,6 +56,11 @@ EXPECT_TIMEOUT_MS = 60_000
 NEXT_PUSH_TIMEOUT_S = 150.0
 POWER = re.compile(r"\d[\d,]* W")
 ENERGY = re.compile(r"\d[\d,]*(\.\d+)? kWh")
+VOLUME = re.compile(r"\d[\d,]*(\.\d+)? m³")
+# The simulated E450 names itself after its logical device name (LGZ + digits).
+METER_DEVICE = re.compile(r"^Landis\+Gyr LGZ\d+$")
+# Its gas meter on M-Bus channel 1 is a device of its own, via the meter (entity.py).
+SUB_METER_DEVICE = re.compile(r"^Landis\+Gyr LGZ\d+ M-Bus 1$")
 
 
 def _listening_text(port: Path) -> re.Pattern[str]:
@@ -105,15 +110,35 @@ def test_add_meter_in_the_browser_shows_live_values(
     created = dialog.get_by_text(re.compile(r"Created configuration for Landis\+Gyr LGZ\d+"))
     expect(created).to_be_visible(timeout=DEVICE_TIMEOUT_MS)
     dialog.get_by_role("button", name="Finish").click()
-    page.get_by_role("link", name="1 device").first.click(timeout=DEVICE_TIMEOUT_MS)
+    # Two devices: the electricity meter and the gas meter on its M-Bus channel.
+    devices = page.get_by_role("link", name="2 devices").first
+    devices.wait_for(timeout=DEVICE_TIMEOUT_MS)
+    # Onboarding's location step was skipped as in script/develop: no integration failed.
+    expect(page.get_by_text("Failed to set up")).to_have_count(0)
+    expect(page.get_by_text("Google Translate", exact=False)).to_have_count(0)
+    devices.click()
+    # The device list is a table: each device's name is its row's header.
+    expect(page.get_by_role("rowheader", name=SUB_METER_DEVICE)).to_be_visible(
+        timeout=EXPECT_TIMEOUT_MS
+    )
+    page.get_by_role("rowheader", name=METER_DEVICE).click()
     expect(page.get_by_text("E450", exact=True)).to_be_visible(timeout=EXPECT_TIMEOUT_MS)
 
     power = _wait_for_state(page, "Power import", POWER)
     _wait_for_state(page, "Energy import", ENERGY)
+    # Day and night tariff totals are enabled from the start (issue 9: the Energy picker).
+    for tariff in ("1", "2"):
+        _wait_for_state(page, f"Energy import tariff {tariff}", ENERGY)
+        _wait_for_state(page, f"Energy export tariff {tariff}", ENERGY)
     page.screenshot(path=screenshots / "device-page.png")
 
     # Live: a later push changes the power without reloading the page.
     _wait_for_state(page, "Power import", POWER, unlike=power, timeout_s=NEXT_PUSH_TIMEOUT_S)
+
+    # The gas meter's own page: its total in m³ (a gas device class needs a volume unit).
+    page.go_back()
+    page.get_by_role("rowheader", name=SUB_METER_DEVICE).click()
+    _wait_for_state(page, "Meter reading", VOLUME)
 
 
 def test_wrong_key_shows_the_decryption_error(
