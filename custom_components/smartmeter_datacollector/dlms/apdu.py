@@ -31,7 +31,7 @@ class Notification:
     body: Any
 
 
-def _body_start(buf: bytes | bytearray, start: int) -> tuple[int, bytes | None]:
+def body_start(buf: bytes | bytearray, start: int) -> tuple[int, bytes | None]:
     """Index of the body and the raw header time; raises NeedMoreDataError / AxdrError."""
     index = start + 5
     if index >= len(buf):
@@ -53,11 +53,11 @@ def _body_start(buf: bytes | bytearray, start: int) -> tuple[int, bytes | None]:
 
 def notification_end(buf: bytes | bytearray, start: int) -> int:
     """Where the notification at `start` ends (for delimiting raw APDUs in a byte stream)."""
-    body_start, _ = _body_start(buf, start)
+    first, _ = body_start(buf, start)
     try:
-        return value_end(buf, body_start)
+        return value_end(buf, first)
     except AxdrError:
-        return descriptor_body_end(buf, body_start)
+        return descriptor_body_end(buf, first)
 
 
 def parse_notification(apdu: bytes, start: int = 0) -> tuple[Notification, int]:
@@ -65,14 +65,14 @@ def parse_notification(apdu: bytes, start: int = 0) -> tuple[Notification, int]:
     if len(apdu) <= start or apdu[start] != DATA_NOTIFICATION:
         raise AxdrError("not a data-notification")
     try:
-        body_start, header_time = _body_start(apdu, start)
+        first, header_time = body_start(apdu, start)
     except NeedMoreDataError as err:
         raise AxdrError("truncated notification") from err
     body: Any
     try:
-        body, end = _decode_body(apdu, body_start)
+        body, end = _decode_body(apdu, first)
     except AxdrError:
-        body, end = parse_descriptor_body(apdu, body_start)
+        body, end = parse_descriptor_body(apdu, first)
     invoke_id = int.from_bytes(apdu[start + 1 : start + 5], "big")
     return Notification(invoke_id, header_time, body), end
 

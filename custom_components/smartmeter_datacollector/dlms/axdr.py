@@ -69,6 +69,11 @@ _BIT_STRING = 0x04
 _MAX_DEPTH = 16
 
 
+def fixed_size(tag: int) -> int | None:
+    """Content size of a fixed-length type, None for other tags."""
+    return _FIXED_SIZES.get(tag)
+
+
 class NeedMoreDataError(Exception):
     """The value is not invalid (yet): it runs past the bytes available."""
 

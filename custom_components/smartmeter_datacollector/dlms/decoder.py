@@ -28,6 +28,7 @@ from .apdu import DATA_NOTIFICATION, notification_end, parse_notification
 from .assembly import MessageAssembler
 from .axdr import AxdrError, NeedMoreDataError
 from .cipher import CIPHERED_TAGS, CipherError, decrypt, parse_ciphered
+from .fast_path import FastPath
 from .framing import FrameStatus, Framing
 from .gbt import TAG as GBT_TAG
 from .iec_readout import ReadoutParser
@@ -72,11 +73,14 @@ class MeterDecoder:
         max_message_age: float | None = None,
         idle_gap: float = DEFAULT_IDLE_GAP,
         serial: SerialSettings | None = None,
+        fast_path: bool = True,
     ) -> None:
         """Raise KeyError for an unknown profile and KeyFormatError for a malformed key.
 
         `serial`: the line settings in use when they differ from the profile's (only the time
         rules use them: a chunk's own transfer time is not silence).
+        `fast_path`: decode messages that repeat a learned skeleton from fixed offsets
+        (`fast_path`); off, every message takes the full path (the reference, for tests).
         """
         self.profile = profile if isinstance(profile, Profile) else PROFILES[profile]
         self._templates = self.profile.templates + LIST_TEMPLATES
@@ -97,6 +101,7 @@ class MeterDecoder:
         self._readout = (
             ReadoutParser(tz, self.stats) if self.profile.framing is Framing.IEC62056_21 else None
         )
+        self._fast = FastPath(self.profile, tz, self._templates) if fast_path else None
         self._readings: list[Reading] = []
         self._last_feed: float | None = None
 
@@ -217,7 +222,7 @@ class MeterDecoder:
         elif tag in CIPHERED_TAGS:
             self._on_ciphered(apdu)
         elif tag == DATA_NOTIFICATION:
-            self._on_notifications(apdu, system_title)
+            self._on_notifications(apdu, system_title, try_fast=True)
         else:
             # get/set/action services, event-notification, general-ciphering: not a push reading.
             self.stats.unknown_layouts += 1
@@ -236,9 +241,10 @@ class MeterDecoder:
             self.stats.dropped_messages += 1
             return
         # With a verified tag the plaintext is authentic whatever it holds; without one, only a
-        # well-formed data-notification shows that the key was right.
+        # well-formed data-notification shows that the key was right. A learned skeleton is one.
         authenticated = error is None and ciphered.tag is not None and self._auth_key is not None
-        well_formed = _is_valid_notification(plaintext)
+        fast = None if self._fast is None else self._fast.decode(plaintext, ciphered.system_title)
+        well_formed = fast is not None or _is_valid_notification(plaintext)
         if error is CipherError.AUTH_FAILED or not (authenticated or well_formed):
             # A failed tag with a well-formed plaintext means only the authentication key is wrong.
             if error is CipherError.AUTH_FAILED and well_formed:
@@ -247,19 +253,27 @@ class MeterDecoder:
                 self.stats.decrypt_errors += 1
             self.stats.dropped_messages += 1
             return
-        if well_formed:
-            self._on_notifications(plaintext, ciphered.system_title)
+        if fast is not None:
+            self._readings.append(fast)
+        elif well_formed:
+            self._on_notifications(plaintext, ciphered.system_title, try_fast=False)
         else:
             self.stats.unknown_layouts += 1
 
-    def _on_notifications(self, apdu: bytes, system_title: bytes | None) -> None:
+    def _on_notifications(self, apdu: bytes, system_title: bytes | None, *, try_fast: bool) -> None:
         """All notifications of one APDU, or none: they must fill it exactly.
 
         Some E450 firmware puts several LLC+APDU units into one frame. A unit that does not
         parse, or bytes left over, mean the message was not assembled as sent (an HDLC segment
         lost without trace): then nothing of it is trusted.
         """
-        start = 0
+        fast = self._fast
+        if fast is not None and try_fast:
+            reading = fast.decode(apdu, system_title)
+            if reading is not None:
+                self._readings.append(reading)
+                return
+        start = end = 0
         readings: list[Reading] = []
         while start < len(apdu):
             try:
@@ -279,6 +293,9 @@ class MeterDecoder:
             for header in hdlc.LLC_HEADERS:
                 if apdu.startswith(header, start):
                     start += len(header)
+        if fast is not None and len(readings) == 1 and end == len(apdu):
+            # One notification filling the APDU: its skeleton may repeat in the next message.
+            fast.learn(apdu, system_title, readings[0])
         self._readings.extend(readings)
 
 

@@ -9,7 +9,7 @@ what the decoder relies on fails a test, not a user.
 
 What callers may rely on: arrays and structures come back as `list` subclasses, octet strings as
 `bytearray`, visible and UTF-8 strings as `str`, Integer8 as `Integer8` and enum as `Enum` (both
-`int` subclasses), other integers as `int`, floats as `float`, booleans as `bool`, null as None.
+`int` subclasses), other integers as `int` subclasses (GXUInt32, ...), floats as `float`, booleans as `bool`, null as None.
 Callers must hand over only values they checked themselves (`axdr.value_end`): gurux trusts
 counts and tags and can loop without end on hostile ones.
 """

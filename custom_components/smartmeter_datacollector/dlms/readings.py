@@ -9,7 +9,7 @@ from .cosem_time import DATE_TIME_LENGTH, parse_date_time
 from .entries import Entry, Layout, as_text
 from .layouts import is_list_id
 from .models import Measurement, Profile, Reading
-from .nordic import vendor_scalers
+from .nordic import VENDOR_SCALERS, vendor_scalers
 from .obis import COSEM_UNITS, default_unit, format_obis
 
 # Scalers meters use lie within -6..6 (mA to MWh); a frame claiming 10^-66 A was corrupted in a
@@ -30,19 +30,53 @@ def _is_identifier_code(obis: bytes) -> bool:
     return a == 1 and c == 0 and d == 0 and e <= 9
 
 
-def _scale(raw: int | float, exponent: int) -> int | float:
+# How a raw number becomes a value: (op, factor) with op 0 as is, 1 divided by factor, 2 times
+# factor. One definition for the full path and the fast path's templates (`fast_path`).
+Converter = tuple[int, int | float]
+_AS_IS: Converter = (0, 1)
+
+
+def _scale_converter(exponent: int) -> Converter:
     """Raw x 10^exponent without binary noise (2337 x 10^-1 is 233.7, not 233.70000000000002)."""
     if exponent >= 0:
-        return raw * int(10**exponent)
-    return raw / int(10**-exponent)
+        return 2, int(10**exponent)
+    return 1, int(10**-exponent)
 
 
-def _apply_factor(raw: int | float, factor: float) -> int | float:
+def _factor_converter(factor: float) -> Converter:
     if factor == 1:
-        return raw
+        return _AS_IS
     if factor < 1:
-        return raw / round(1 / factor)
-    return raw * int(factor) if factor.is_integer() else raw * factor
+        return 1, round(1 / factor)
+    return 2, int(factor) if factor.is_integer() else factor
+
+
+def convert(raw: int | float, converter: Converter) -> int | float:
+    """Apply a converter to a raw number."""
+    op, factor = converter
+    if op == 1:
+        return raw / factor
+    if op == 2:
+        return raw * factor
+    return raw
+
+
+def numeric_converters(entry: Entry, profile: Profile) -> list[Converter]:
+    """Every converter the full path could apply to this entry's number, given its context."""
+    if entry.scaler is not None:
+        return [_scale_converter(entry.scaler)]
+    factors = {factor for scalers in VENDOR_SCALERS.values() for factor in scalers.values()}
+    factors.update(profile.scalers.values())
+    return [_AS_IS, *(_factor_converter(factor) for factor in sorted(factors))]
+
+
+def is_clock_entry(entry: Entry) -> bool:
+    """Whether the full path reads this entry as the meter's clock rather than as a value."""
+    return (
+        _is_clock(entry.obis)
+        and isinstance(entry.value, (bytes, bytearray))
+        and len(entry.value) == DATE_TIME_LENGTH
+    )
 
 
 def _measurement(entry: Entry, scalers: Mapping[str, float]) -> Measurement | None:
@@ -59,11 +93,11 @@ def _measurement(entry: Entry, scalers: Mapping[str, float]) -> Measurement | No
     number: int | float = float(value) if isinstance(value, float) else int(value)
     if entry.scaler is not None:
         unit = COSEM_UNITS.get(entry.unit, f"unit {entry.unit}") if entry.unit is not None else None
-        return Measurement(_scale(number, entry.scaler), unit)
+        return Measurement(convert(number, _scale_converter(entry.scaler)), unit)
     cde = f"{entry.obis[2]}.{entry.obis[3]}.{entry.obis[4]}"
     factor = scalers.get(cde)
     if factor is not None:
-        number = _apply_factor(number, factor)
+        number = convert(number, _factor_converter(factor))
     return Measurement(number, default_unit(entry.obis))
 
 
@@ -98,11 +132,8 @@ def build_reading(
     clock: datetime | None = None
     meter_id: str | None = None
     for entry in layout.entries:
-        if (
-            _is_clock(entry.obis)
-            and isinstance(entry.value, (bytes, bytearray))
-            and len(entry.value) == DATE_TIME_LENGTH
-        ):
+        if is_clock_entry(entry):
+            assert isinstance(entry.value, (bytes, bytearray))  # noqa: S101  # checked above
             clock = clock or parse_date_time(entry.value, local_zone)
             continue
         key = format_obis(entry.obis)
