@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -69,9 +70,15 @@ def parse_ciphered(apdu: bytes) -> CipheredApdu | None:
     return CipheredApdu(apdu[2:title_end], security_control, counter, payload, tag)
 
 
+@lru_cache(maxsize=16)
+def _aes(key: bytes) -> algorithms.AES:
+    """One key object per key: building it costs more than decrypting a whole push."""
+    return algorithms.AES(key)
+
+
 def _keystream_decrypt(key: bytes, iv: bytes, ciphertext: bytes) -> bytes:
     counter_block = iv + b"\x00\x00\x00\x02"
-    decryptor = Cipher(algorithms.AES(key), modes.CTR(counter_block)).decryptor()
+    decryptor = Cipher(_aes(key), modes.CTR(counter_block)).decryptor()
     return decryptor.update(ciphertext) + decryptor.finalize()
 
 
@@ -91,7 +98,7 @@ def decrypt(
     iv = ciphered.system_title + ciphered.invocation_counter.to_bytes(4, "big")
     if ciphered.tag is not None and auth_key is not None:
         decryptor = Cipher(
-            algorithms.AES(key), modes.GCM(iv, ciphered.tag, min_tag_length=TAG_LENGTH)
+            _aes(key), modes.GCM(iv, ciphered.tag, min_tag_length=TAG_LENGTH)
         ).decryptor()
         decryptor.authenticate_additional_data(bytes([security_control]) + auth_key)
         try:
