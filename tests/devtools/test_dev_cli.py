@@ -10,6 +10,7 @@ import sys
 from capture_vectors import load
 import pytest
 
+from smartmeter_devtools import bench_compare
 from smartmeter_devtools.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
@@ -47,3 +48,17 @@ def test_dev_module_decodes_simulates_and_benches() -> None:
     )
     for command in ("decode", "bench", "simulate"):
         assert command in result.stdout
+
+
+def test_bench_compare_reports_ours_and_says_when_other_tools_are_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Without the other tools installed, the comparison still runs and says so."""
+    capture = load("lge450-pushlist-1")
+    (tmp_path / "lge450-x.hex").write_text(capture.data.hex())
+    (tmp_path / "lge450-x.json").write_text(json.dumps(capture.meta))
+
+    assert bench_compare.main([str(tmp_path), "--passes", "2", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "lge450-x" in out
+    assert "seed is not importable" in out
