@@ -26,7 +26,13 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 import serialx
 import voluptuous as vol
 
-from custom_components.smartmeter_datacollector import config_flow, detection, serial_ports
+from custom_components.smartmeter_datacollector import (
+    config_flow,
+    detection,
+    flow_listen,
+    flow_port,
+    serial_ports,
+)
 from custom_components.smartmeter_datacollector.const import (
     CONF_AUTH_KEY,
     CONF_KEY,
@@ -134,7 +140,7 @@ async def meter(new_meter: Callable[[], PtyMeter]) -> PtyMeter:
 
 @pytest.fixture
 def short_listen(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(config_flow, "LISTEN_TIMEOUT_MAX", SHORT_LISTEN)
+    monkeypatch.setattr(flow_listen, "LISTEN_TIMEOUT_MAX", SHORT_LISTEN)
 
 
 @pytest.fixture
@@ -447,7 +453,7 @@ async def test_network_port_that_never_answers_is_given_up(
     hass: HomeAssistant, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An RFC 2217 server that accepts but never negotiates cannot hold the form forever."""
-    monkeypatch.setattr(config_flow, "OPEN_TIMEOUT", 0.5)
+    monkeypatch.setattr(flow_port, "OPEN_TIMEOUT", 0.5)
     silent: list[asyncio.StreamWriter] = []
 
     async def accept(_reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

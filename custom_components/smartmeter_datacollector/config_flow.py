@@ -1,18 +1,18 @@
 """Set up, reconfigure and re-key a meter in the UI; nothing is saved before the meter spoke.
 
-Validation follows core dsmr's idea: open the port and wait for a real reading, then take the
-meter's own identity as the unique id. The port is opened before any progress step, so a wrong
-path or a refused socket is named at once. With the meter type left at "Detect automatically"
-the flow tries the line settings meters use until the decoder recognises one (`detection.py`
-drives the port, `dlms.detect` judges the bytes), asks for a key only when the data is
-encrypted, and shows what it found before saving.
+Validation follows core dsmr's idea: open the port and wait for a real reading
+(`flow_listen.py`), then take the meter's own identity as the unique id. The port is opened
+before any progress step, so a wrong path or a refused socket is named at once (`flow_port.py`).
+With the meter type left at "Detect automatically" the flow tries the line settings meters use
+until the decoder recognises one (`detection.py` drives the port, `dlms.detect` judges the
+bytes), asks for a key only when the data is encrypted, and shows what it found before saving.
+This module holds the steps and what they remember between them; the forms' fields and texts
+are in `flow_forms.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
-import time
 from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.config_entries import (
@@ -20,26 +20,18 @@ from homeassistant.config_entries import (
     SOURCE_RECONFIGURE,
     SOURCE_USER,
     ConfigEntry,
-    ConfigEntryState,
     ConfigFlow,
     ConfigFlowResult,
 )
 from homeassistant.core import callback
-from homeassistant.data_entry_flow import EVENT_DATA_ENTRY_FLOW_PROGRESSED, AbortFlow
+from homeassistant.data_entry_flow import AbortFlow
 import voluptuous as vol
 
-from .connection import (
-    ListenResult,
-    MeterPortError,
-    MeterStream,
-    close_meter_port,
-    listen_for_reading,
-    open_meter_port,
-)
+from .connection import MeterPortError
 from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, CONF_PROFILE, DOMAIN
 from .detection import DetectResult, async_detect
 from .dlms.detect import PUSH_LINE_SETTINGS, detect
-from .errors import KeyFieldError, decode_error, entry_key, key_error
+from .errors import KeyFieldError, entry_key, key_error
 from .flow_forms import (
     PROFILE_AUTO,
     SECTION_ADVANCED,
@@ -51,6 +43,9 @@ from .flow_forms import (
     profile_field,
     title,
 )
+from .flow_listen import ListenOutcome, async_listen, listen_timeout
+from .flow_port import FlowPort
+from .flow_progress import ProgressEcho
 from .line_settings import profile_for, settings_data, settings_from
 from .options_flow import SmartMeterOptionsFlow
 from .serial_ports import (
@@ -63,51 +58,11 @@ from .serial_ports import (
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-    from .dlms import Profile, Reading, SerialSettings
+    from .dlms import Reading, SerialSettings
     from .dlms.detect import Detection
-
-type Opened = tuple[asyncio.StreamReader, asyncio.StreamWriter]
-
-
-# Listen for three push intervals, but never keep the user waiting longer than this (seconds).
-LISTEN_TIMEOUT_MAX: float = 30.0
 
 # Meters that send neither a meter id nor a system title are known by their port.
 PORT_UNIQUE_ID_PREFIX: Final = "port:"
-# Opening a port is instant for a device path or a refused socket; a network serial server that
-# does not answer must not keep the form waiting longer than this (seconds).
-OPEN_TIMEOUT: Final = 10.0
-# The 2025.4 frontend subscribes to a progress step's event only after rendering it, so a listen
-# that ends within milliseconds ends unseen; the event is said again after these delays (seconds).
-# Only for a step that ended this soon (seconds): the dialog keeps listening for the flow's events
-# until it closes, and an echo arriving after the user's next submit would make it fetch a
-# finished flow ("Invalid flow specified").
-_PROGRESS_ECHO_DELAYS: Final = (0.5, 1.5)
-_PROGRESS_ECHO_WITHIN: Final = 2.0
-
-
-@dataclass(frozen=True, slots=True)
-class _Outcome:
-    """What listening taught us: a reading, or the error to show with its placeholders."""
-
-    reading: Reading | None = None
-    error: str | None = None
-    placeholders: dict[str, str] = field(default_factory=dict)
-
-
-def _listen_timeout(profile: Profile) -> float:
-    return min(3 * profile.push_interval, LISTEN_TIMEOUT_MAX)
-
-
-def _classify(result: ListenResult, timeout: float) -> _Outcome:
-    """Turn a listening attempt into the one message that tells the user what to fix."""
-    if result.reading is not None:
-        return _Outcome(reading=result.reading)
-    if result.bytes_received == 0:
-        return _Outcome(error="no_data", placeholders={"seconds": f"{timeout:g}"})
-    if error := decode_error(result.stats):
-        return _Outcome(error=error)
-    return _Outcome(error="no_valid_frame", placeholders={"bytes": str(result.bytes_received)})
 
 
 class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
@@ -124,13 +79,9 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
         self._candidate: dict[str, Any] = {}
         self._errors: dict[str, str] = {}
         self._placeholders: dict[str, str] = {}
-        self._listen_task: asyncio.Task[_Outcome] | None = None
-        # An entry unloaded so its port is free for listening; reloaded when the flow ends.
-        self._borrowed_entry_id: str | None = None
-        self._echo: asyncio.Task[None] | None = None
-        self._progress_started = 0.0
-        # The port as the form opened it, handed to the listener so no byte is lost in between.
-        self._opened: Opened | None = None
+        self._listen_task: asyncio.Task[ListenOutcome] | None = None
+        self._port = FlowPort()
+        self._echo = ProgressEcho(self)
         self._detect_task: asyncio.Task[DetectResult] | None = None
         self._trying: str | None = None
 
@@ -166,7 +117,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             self._detect_task = self.hass.async_create_task(
                 self._async_detect(), f"{DOMAIN} config flow detect"
             )
-            self._progress_started = time.monotonic()
+            self._echo.started()
         if not self._detect_task.done():
             return self.async_show_progress(
                 step_id="detect",
@@ -179,7 +130,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             )
         result = self._detect_task.result()
         self._detect_task = None
-        self._async_echo_progress()
+        self._echo.ended()
         found = result.detection
         if found is None:
             if not self._errors:
@@ -277,7 +228,7 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             self._listen_task = self.hass.async_create_task(
                 self._async_listen(), f"{DOMAIN} config flow listen"
             )
-            self._progress_started = time.monotonic()
+            self._echo.started()
         if not self._listen_task.done():
             profile = profile_for(self._candidate)
             return self.async_show_progress(
@@ -287,14 +238,14 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 progress_task=self._listen_task,
                 description_placeholders={
                     "port": self._candidate[CONF_PORT],
-                    "seconds": f"{_listen_timeout(profile):g}",
+                    "seconds": f"{listen_timeout(profile):g}",
                 },
             )
         outcome = self._listen_task.result()
         self._listen_task = None
-        self._async_echo_progress()
+        self._echo.ended()
         if outcome.reading is None:
-            self._async_return_port()
+            self._port.async_give_back(self.hass)
             self._errors = {"base": outcome.error or "no_data"}
             self._placeholders = outcome.placeholders
             return self.async_show_progress_done(next_step_id=self._form_step)
@@ -316,26 +267,16 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             unique_id = entry.unique_id or unique_id
         await self.async_set_unique_id(unique_id, raise_on_progress=False)
         self._abort_if_unique_id_mismatch(reason="wrong_meter")
-        self._borrowed_entry_id = None
+        self._port.keep()
         return self.async_update_reload_and_abort(entry, data=data)
 
     @callback
     def async_remove(self) -> None:
         """Give a borrowed port back to its entry however the flow ended."""
-        self._async_cancel_echoes()
-        if (opened := self._take_opened()) is not None:
-            # Opened by the form but never listened on: the dialog closed in between.
-            self.hass.async_create_background_task(
-                close_meter_port(opened[1]), f"{DOMAIN} close port"
-            )
+        self._echo.cancel()
         if self._detect_task is not None:
             self._detect_task.cancel()
-        task = self._listen_task
-        if task is not None and not task.done():
-            # Closed while listening: the cancelled listener still has to let go of the port.
-            task.add_done_callback(lambda _: self._async_return_port())
-            return
-        self._async_return_port()
+        self._port.async_release(self.hass, self._listen_task)
 
     @property
     def _form_step(self) -> str:
@@ -413,73 +354,23 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
             self.hass, port, [self._get_entry().data[CONF_PORT]]
         ):
             return True
-        try:
-            async with asyncio.timeout(OPEN_TIMEOUT):
-                self._opened = await open_meter_port(port, settings)
-        except MeterPortError as err:
-            reason = err.reason
-        except TimeoutError:
-            reason = f"no answer within {OPEN_TIMEOUT:g} seconds"
-        else:
+        if (placeholders := await self._port.async_open(port, settings)) is None:
             return True
         self._errors = {"base": "cannot_open"}
-        self._placeholders = {"port": port, "reason": reason}
+        self._placeholders = placeholders
         return False
 
-    @callback
-    def _async_echo_progress(self) -> None:
-        """Say again that the progress step ended, for a frontend that subscribed too late."""
-        self._async_cancel_echoes()
-        if time.monotonic() - self._progress_started > _PROGRESS_ECHO_WITHIN:
-            return
-        self._echo = self.hass.async_create_background_task(
-            self._async_echo(), f"{DOMAIN} config flow progress echo"
-        )
-
-    async def _async_echo(self) -> None:
-        waited = 0.0
-        for delay in _PROGRESS_ECHO_DELAYS:
-            await asyncio.sleep(delay - waited)
-            waited = delay
-            self.hass.bus.async_fire(
-                EVENT_DATA_ENTRY_FLOW_PROGRESSED,
-                {"handler": self.handler, "flow_id": self.flow_id, "refresh": True},
-            )
-
-    @callback
-    def _async_cancel_echoes(self) -> None:
-        if self._echo is not None:
-            self._echo.cancel()
-            self._echo = None
-
-    async def _async_listen(self) -> _Outcome:
+    async def _async_listen(self) -> ListenOutcome:
         """Free the port if our own entry holds it, then wait for one complete reading."""
-        data = self._candidate
-        profile = profile_for(data)
-        timeout = _listen_timeout(profile)
-        try:
-            if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
-                await self._async_borrow_port(self._get_entry())
-            opened = self._take_opened() or await open_meter_port(data[CONF_PORT], profile.serial)
-            result = await listen_for_reading(
-                data[CONF_PORT],
-                data[CONF_PROFILE],
-                data[CONF_KEY],
-                data[CONF_AUTH_KEY],
-                timeout,
-                MeterStream(*opened, profile),
-            )
-        except MeterPortError as err:
-            return _Outcome(
-                error="cannot_open", placeholders={"port": data[CONF_PORT], "reason": err.reason}
-            )
-        return _classify(result, timeout)
+        if self.source in (SOURCE_REAUTH, SOURCE_RECONFIGURE):
+            await self._port.async_borrow(self.hass, self._get_entry())
+        return await async_listen(self._candidate, self._port.take())
 
     async def _async_detect(self) -> DetectResult:
         """Try the line settings meters use until one is recognised; name what went wrong."""
         port = self._candidate[CONF_PORT]
         try:
-            return await async_detect(self.hass, port, self._take_opened(), self._async_trying)
+            return await async_detect(self.hass, port, self._port.take(), self._async_trying)
         except MeterPortError as err:
             self._errors = {"base": "cannot_open"}
             self._placeholders = {"port": port, "reason": err.reason}
@@ -495,22 +386,3 @@ class SmartMeterConfigFlow(ConfigFlow, domain=DOMAIN):
                 self.hass.config_entries.flow.async_configure(self.flow_id),
                 f"{DOMAIN} config flow progress text",
             )
-
-    def _take_opened(self) -> Opened | None:
-        opened, self._opened = self._opened, None
-        return opened
-
-    async def _async_borrow_port(self, entry: ConfigEntry) -> None:
-        # The running entry holds the port exclusively; listening needs it for a moment.
-        if entry.state in (ConfigEntryState.LOADED, ConfigEntryState.SETUP_RETRY):
-            self._borrowed_entry_id = entry.entry_id
-            # Shielded: a dialog closed mid-unload must not leave the entry half unloaded.
-            await asyncio.shield(
-                self.hass.async_create_task(self.hass.config_entries.async_unload(entry.entry_id))
-            )
-
-    @callback
-    def _async_return_port(self) -> None:
-        if self._borrowed_entry_id is not None:
-            self.hass.config_entries.async_schedule_reload(self._borrowed_entry_id)
-            self._borrowed_entry_id = None
