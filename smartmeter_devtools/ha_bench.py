@@ -20,11 +20,10 @@ the change in used pages (page_count - freelist_count), which the WAL file does 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import json
 import os
 from pathlib import Path
-import re
 import shutil
 import signal
 import sqlite3
@@ -32,42 +31,23 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import Any
 
-DOMAIN = "smartmeter_datacollector"
+from .ha_bench_config import CASES, DOMAIN, PORT_LINK, CaseSpec, prepare
+from .ha_bench_probe import (
+    RECORDER_DB,
+    cpu_seconds,
+    enabled_sensors,
+    sensor_rows,
+    sensors_writing,
+    used_bytes,
+)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PUSH_INTERVAL_S = 1.0
 START_TIMEOUT_S = 600.0
 # The recorder commits every 5 s by default; rows of a window are counted this long after it.
 COMMIT_SLACK_S = 12.0
 SECONDS_PER_DAY = 86400.0
-
-
-@dataclass(frozen=True, slots=True)
-class CaseSpec:
-    """One Home Assistant to run: which integration and with what options."""
-
-    name: str
-    kind: str  # "idle", "ours" or "dsmr"
-    options: dict[str, Any] = field(default_factory=dict)
-    note: str = ""
-    # The integration from --baseline-root (an older checkout) instead of --integration-root.
-    baseline: bool = False
-
-
-CASES: dict[str, CaseSpec] = {
-    spec.name: spec
-    for spec in (
-        CaseSpec("idle", "idle", note="recorder, no meter"),
-        CaseSpec("default", "ours", note="options as a new entry has them"),
-        CaseSpec("every_push", "ours", {"min_interval": 0}, "min_interval 0"),
-        CaseSpec("min10", "ours", {"min_interval": 10}, "min_interval 10 s"),
-        CaseSpec("base_default", "ours", note="--baseline-root, its defaults", baseline=True),
-        CaseSpec("base_min10", "ours", {"min_interval": 10}, "--baseline-root", baseline=True),
-        CaseSpec("dsmr_default", "dsmr", note="time_between_update 30 s (default)"),
-        CaseSpec("dsmr_0", "dsmr", {"time_between_update": 0}, "time_between_update 0"),
-    )
-}
 
 
 @dataclass(slots=True)
@@ -82,90 +62,12 @@ class Running:
     @property
     def db(self) -> Path:
         """The recorder's SQLite file."""
-        return self.config / "home-assistant_v2.db"
-
-
-def _configuration(time_zone: str, http_port: int) -> str:
-    # Home Assistant always starts its HTTP server: one port each, loopback only.
-    return f"""homeassistant:
-  name: bench
-  time_zone: {time_zone}
-  unit_system: metric
-  currency: CHF
-  country: CH
-  latitude: 47.3769
-  longitude: 8.5417
-  elevation: 408
-http:
-  server_host: 127.0.0.1
-  server_port: {http_port}
-recorder:
-logger:
-  default: warning
-"""
-
-
-def _config_flow_version(integration_root: Path) -> int:
-    source = (integration_root / "custom_components" / DOMAIN / "config_flow.py").read_text()
-    match = re.search(r"^\s+VERSION = (\d+)", source, re.MULTILINE)
-    return int(match.group(1)) if match else 1
-
-
-def _entry(spec: CaseSpec, port: Path, integration_root: Path) -> dict[str, Any]:
-    """A stored config entry (storage minor version 1: Home Assistant fills in the rest)."""
-    if spec.kind == "ours":
-        return {
-            "entry_id": f"bench{spec.name}",
-            "version": _config_flow_version(integration_root),
-            "domain": DOMAIN,
-            "title": f"Bench {spec.name}",
-            "data": {"profile": "lge450", "port": str(port)},
-            "options": spec.options,
-            "source": "user",
-            "unique_id": f"LGZbench{spec.name}",
-        }
-    return {
-        "entry_id": f"bench{spec.name}",
-        "version": 1,
-        "domain": "dsmr",
-        "title": str(port),
-        "data": {
-            "port": str(port),
-            "dsmr_version": "5",
-            "protocol": "dsmr_protocol",
-            "serial_id": "E0044007131650617",
-            "serial_id_gas": "G0039001652050216",
-        },
-        "options": spec.options,
-        "source": "user",
-        "unique_id": "E0044007131650617",
-    }
-
-
-def _prepare(
-    spec: CaseSpec, base: Path, integration_root: Path, time_zone: str, http_port: int
-) -> Path:
-    config = base / spec.name
-    (config / ".storage").mkdir(parents=True)
-    (config / "configuration.yaml").write_text(_configuration(time_zone, http_port))
-    (config / "custom_components").symlink_to(integration_root / "custom_components")
-    entries = [] if spec.kind == "idle" else [_entry(spec, config / "ttyBENCH", integration_root)]
-    (config / ".storage" / "core.config_entries").write_text(
-        json.dumps(
-            {
-                "version": 1,
-                "minor_version": 1,
-                "key": "core.config_entries",
-                "data": {"entries": entries},
-            }
-        )
-    )
-    return config
+        return self.config / RECORDER_DB
 
 
 def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
     python = sys.executable
-    link = config / "ttyBENCH"
+    link = config / PORT_LINK
     simulator = None
     if spec.kind == "ours":
         simulator = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
@@ -223,48 +125,6 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
     return Running(spec, config, hass, simulator)
 
 
-def _query(db: Path, sql: str, params: tuple[Any, ...] = ()) -> Any:
-    with sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30) as conn:
-        return conn.execute(sql, params).fetchone()
-
-
-def _sensor_rows(db: Path, start: float, end: float) -> int:
-    row = _query(
-        db,
-        "SELECT COUNT(*) FROM states JOIN states_meta USING (metadata_id) "
-        "WHERE states_meta.entity_id LIKE 'sensor.%' "
-        "AND states.last_updated_ts >= ? AND states.last_updated_ts < ?",
-        (start, end),
-    )
-    return int(row[0])
-
-
-def _sensors_writing(db: Path, start: float, end: float) -> int:
-    row = _query(
-        db,
-        "SELECT COUNT(DISTINCT metadata_id) FROM states JOIN states_meta USING (metadata_id) "
-        "WHERE states_meta.entity_id LIKE 'sensor.%' "
-        "AND states.last_updated_ts >= ? AND states.last_updated_ts < ?",
-        (start, end),
-    )
-    return int(row[0])
-
-
-def _used_bytes(db: Path) -> int:
-    if not db.exists():
-        return 0
-    pages = _query(db, "PRAGMA page_count")[0]
-    free = _query(db, "PRAGMA freelist_count")[0]
-    size = _query(db, "PRAGMA page_size")[0]
-    return int((pages - free) * size)
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system time of all the process's threads (proc(5): fields 14 and 15)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _wait_ready(cases: list[Running]) -> None:
     """Until every meter case has sensor states in its database (the entry is running)."""
     deadline = time.monotonic() + START_TIMEOUT_S
@@ -274,7 +134,7 @@ def _wait_ready(cases: list[Running]) -> None:
             if case.hass.poll() is not None:
                 raise SystemExit(f"{case.spec.name}: Home Assistant exited, see {case.config}")
             try:
-                if case.db.exists() and _sensor_rows(case.db, 0, time.time() + 1) > 0:
+                if case.db.exists() and sensor_rows(case.db, 0, time.time() + 1) > 0:
                     waiting.remove(case)
                     _say(f"{case.spec.name}: sensors are being recorded")
             except sqlite3.OperationalError:
@@ -282,21 +142,6 @@ def _wait_ready(cases: list[Running]) -> None:
         if time.monotonic() > deadline:
             raise SystemExit(f"not ready after {START_TIMEOUT_S:.0f} s: {waiting}")
         time.sleep(2)
-
-
-def _enabled_sensors(case: Running) -> int:
-    registry = case.config / ".storage" / "core.entity_registry"
-    if not registry.exists():
-        return 0
-    platform = DOMAIN if case.spec.kind == "ours" else case.spec.kind
-    entities = json.loads(registry.read_text())["data"]["entities"]
-    return sum(
-        1
-        for entity in entities
-        if entity["platform"] == platform
-        and entity["entity_id"].startswith("sensor.")
-        and entity["disabled_by"] is None
-    )
 
 
 def decoder_ms_per_push(messages: int = 2000) -> float:
@@ -337,26 +182,28 @@ def _out(line: str = "") -> None:
     sys.stdout.write(f"{line}\n")
 
 
-def _measure(cases: list[Running], window: float) -> dict[str, dict[str, float]]:
+def _measure(
+    cases: list[Running], window: float, commit_slack: float, decoder_messages: int
+) -> dict[str, dict[str, float]]:
     """One window: CPU, rows and growth per case (idle subtracted from CPU)."""
     start_wall = time.time()
-    cpu0 = {case.spec.name: _cpu_seconds(case.hass.pid) for case in cases}
-    used0 = {case.spec.name: _used_bytes(case.db) for case in cases}
+    cpu0 = {case.spec.name: cpu_seconds(case.hass.pid) for case in cases}
+    used0 = {case.spec.name: used_bytes(case.db) for case in cases}
     # The decoder's own cost under the same machine load, for the ratio the issue asks for.
-    decoder_ms = decoder_ms_per_push()
+    decoder_ms = decoder_ms_per_push(decoder_messages)
     time.sleep(max(0.0, start_wall + window - time.time()))
     end_wall = time.time()
-    cpu1 = {case.spec.name: _cpu_seconds(case.hass.pid) for case in cases}
+    cpu1 = {case.spec.name: cpu_seconds(case.hass.pid) for case in cases}
     # Rows of the window may still sit in the recorder's queue: wait for a commit or two.
-    time.sleep(COMMIT_SLACK_S)
+    time.sleep(commit_slack)
     pushes = window / PUSH_INTERVAL_S
     idle_cpu = cpu1.get("idle", 0.0) - cpu0.get("idle", 0.0)
     results: dict[str, dict[str, float]] = {}
     for case in cases:
         name = case.spec.name
         cpu = cpu1[name] - cpu0[name]
-        rows = _sensor_rows(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
-        growth = _used_bytes(case.db) - used0[name]
+        rows = sensor_rows(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
+        growth = used_bytes(case.db) - used0[name]
         results[name] = {
             "cpu_s": cpu,
             "cpu_ms_per_push": (cpu - idle_cpu) * 1000 / pushes if name != "idle" else 0.0,
@@ -364,9 +211,9 @@ def _measure(cases: list[Running], window: float) -> dict[str, dict[str, float]]
             "rows_per_push": rows / pushes,
             "rows_per_day": rows / pushes * SECONDS_PER_DAY / PUSH_INTERVAL_S,
             "sensors_writing": (
-                _sensors_writing(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
+                sensors_writing(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
             ),
-            "db_kib_per_hour": growth / 1024 * 3600 / (end_wall - start_wall + COMMIT_SLACK_S),
+            "db_kib_per_hour": growth / 1024 * 3600 / (end_wall - start_wall + commit_slack),
             "decoder_ms_per_push": decoder_ms,
         }
     return results
@@ -432,6 +279,18 @@ def _parser() -> argparse.ArgumentParser:
         type=Path,
         help="checkout the base_* cases load (git worktree add /tmp/base <commit>)",
     )
+    parser.add_argument(
+        "--commit-slack",
+        type=float,
+        default=COMMIT_SLACK_S,
+        help="seconds to wait after a window for the recorder to commit its rows",
+    )
+    parser.add_argument(
+        "--decoder-messages",
+        type=int,
+        default=2000,
+        help="E450 messages the decoder alone is timed on in each window",
+    )
     parser.add_argument("--simulator-module", default="smartmeter_devtools")
     parser.add_argument("--simulator-cwd", type=Path, default=REPO_ROOT)
     parser.add_argument("--time-zone", default="Europe/Zurich")
@@ -451,6 +310,8 @@ def main(argv: list[str] | None = None) -> int:
     unknown = [n for n in names if n not in CASES]
     if unknown:
         parser.error(f"unknown cases: {', '.join(unknown)}")
+    if args.baseline_root is None and any(CASES[n].baseline for n in names):
+        parser.error("the base_* cases need --baseline-root")
     base = Path(tempfile.mkdtemp(prefix="ha-bench-"))
     _say(f"config folders under {base}; integration from {args.integration_root}")
     cases: list[Running] = []
@@ -459,9 +320,7 @@ def main(argv: list[str] | None = None) -> int:
         for index, name in enumerate(names):
             spec = CASES[name]
             root = args.baseline_root if spec.baseline else args.integration_root
-            if root is None:
-                parser.error(f"{name} needs --baseline-root")
-            config = _prepare(spec, base, root.resolve(), args.time_zone, args.http_port + index)
+            config = prepare(spec, base, root.resolve(), args.time_zone, args.http_port + index)
             cases.append(_start(spec, config, args))
         _wait_ready(cases)
         _say(f"warming up for {args.warmup:.0f} s")
@@ -469,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
         for index in range(1, args.rounds + 1):
             _say(f"round {index}: measuring {args.window:.0f} s")
             load = os.getloadavg()
-            results = _measure(cases, args.window)
+            results = _measure(cases, args.window, args.commit_slack, args.decoder_messages)
             rounds.append(results)
             _print_round(index, results, load)
     finally:
@@ -477,7 +336,9 @@ def main(argv: list[str] | None = None) -> int:
     _out("\nsensors enabled (entity registry):")
     for case in cases:
         if case.spec.kind != "idle":
-            _out(f"  {case.spec.name:<14} {_enabled_sensors(case):3d}  ({case.spec.note})")
+            platform = DOMAIN if case.spec.kind == "ours" else case.spec.kind
+            enabled = enabled_sensors(case.config, platform)
+            _out(f"  {case.spec.name:<14} {enabled:3d}  ({case.spec.note})")
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     _out(f"\nmachine: {os.cpu_count()} cores, {memory:.0f} GiB")
     if args.json:
