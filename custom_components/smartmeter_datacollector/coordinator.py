@@ -31,7 +31,7 @@ from .const import (
 from .dlms import MeterDecoder
 from .dlms.decoder import DEFAULT_IDLE_GAP
 from .dlms.models import Reading
-from .errors import key_error
+from .errors import key_error, key_failures
 from .issues import ISSUE_DECRYPTION, ISSUE_NO_DATA, issue_id
 from .line_settings import profile_for
 from .tasks import async_cancel_task
@@ -308,10 +308,9 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
                 await asyncio.sleep(0)
 
     def _feed(self, chunk: bytes) -> list[Reading]:
-        stats = self.decoder.stats
-        failures_before = stats.key_required + stats.decrypt_errors + stats.auth_errors
+        failures_before = key_failures(self.decoder.stats)
         readings = self.decoder.feed(chunk, now=self.hass.loop.time())
-        failures = stats.key_required + stats.decrypt_errors + stats.auth_errors - failures_before
+        failures = key_failures(self.decoder.stats) - failures_before
         if readings:
             self._decrypt_failures = 0
         elif failures:

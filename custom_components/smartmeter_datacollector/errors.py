@@ -53,6 +53,12 @@ def key_error(stats: DecoderStats) -> str | None:
     return next((error for counter, error in _KEY_ERRORS if counters[counter]), None)
 
 
+def key_failures(stats: DecoderStats) -> int:
+    """How many messages the keys failed on so far (the counters `key_error` names)."""
+    # getattr, not as_dict(): the coordinator asks on every chunk the port delivers.
+    return sum(getattr(stats, counter) for counter, _ in _KEY_ERRORS)
+
+
 def decode_error(stats: DecoderStats) -> str | None:
     """Why bytes that arrived made no reading: a key error, else an unknown layout, else None."""
     if error := key_error(stats):
