@@ -7,7 +7,7 @@ sensor, the rows a day and the worst hourly mean of the recorded states (each he
 next, as the recorder's statistics count them) against the pushes' own mean; and the rows core
 dsmr's default 30 s throttle makes of the same load.
 
-    python -m smartmeter_devtools.policy_day --day 2026-06-15 [--min-interval 60]
+    python -m smartmeter_devtools.policy_day --day 2026-06-15 [--min-interval 60] [--hours 24]
 """
 
 from __future__ import annotations
@@ -54,11 +54,11 @@ class _Track:
     pushed: dict[int, float] = field(default_factory=dict)
 
 
-def _dsmr_rows(household: Household, start: datetime) -> int:
+def _dsmr_rows(household: Household, start: datetime, seconds: int) -> int:
     """Rows core dsmr's 30 s throttle writes for its 8 default sensors of the same load."""
     shown: dict[str, str] = {}
     rows = 0
-    for second in range(0, 86400, 30):
+    for second in range(0, seconds, 30):
         regs = household.advance(start + timedelta(seconds=second)).registers
         for key in ("1.7.0", "2.7.0", "1.8.1", "1.8.2", "2.8.1", "2.8.2"):
             text = f"{regs[key] / 1000:.3f}"
@@ -68,8 +68,8 @@ def _dsmr_rows(household: Household, start: datetime) -> int:
     return rows + 2  # tariff and gas: constant here, one row each
 
 
-def run(day: datetime, min_interval: float, seed: int) -> None:
-    """Simulate `day` and print the table."""
+def run(day: datetime, min_interval: float, seed: int, hours: int = 24) -> None:
+    """Simulate the first `hours` of `day` and print the table."""
     zone = ZoneInfo("Europe/Zurich")
     household = Household(seed=seed, start=day, tz=zone)
     tracks: dict[str, _Track] = {}
@@ -82,7 +82,9 @@ def run(day: datetime, min_interval: float, seed: int) -> None:
             digits[code] = decimals
     last: dict[str, float] = {}
     last_time: float | None = None
-    for second in range(86400):
+    seconds = hours * 3600
+    span = "day" if hours == 24 else f"{hours} h"
+    for second in range(seconds):
         now = day.timestamp() + second + 0.37
         regs = household.advance(day + timedelta(seconds=second)).registers
         hour = second // 3600
@@ -99,10 +101,10 @@ def run(day: datetime, min_interval: float, seed: int) -> None:
             last[code] = value
         last_time = now
     total = 0
-    sys.stdout.write(f"{day:%Y-%m-%d}, min_interval {min_interval:g} s\n")
+    sys.stdout.write(f"{day:%Y-%m-%d}, {hours} h, min_interval {min_interval:g} s\n")
     for code, track in tracks.items():
         total += track.rows
-        line = f"  {code:<8} {track.rows:6d} rows/day"
+        line = f"  {code:<8} {track.rows:6d} rows/{span}"
         if not code.endswith(".8.0"):
             day_mean = sum(track.pushed.values()) / len(track.pushed)
             errors = [
@@ -112,19 +114,23 @@ def run(day: datetime, min_interval: float, seed: int) -> None:
             ]
             line += f"   worst hourly mean error {max(errors, default=0.0):6.2f} %"
         sys.stdout.write(line + "\n")
-    sys.stdout.write(f"  all      {total:6d} rows/day\n")
-    dsmr = _dsmr_rows(Household(seed=seed, start=day, tz=zone), day)
-    sys.stdout.write(f"  core dsmr, 30 s, same load: {dsmr} rows/day\n")
+    sys.stdout.write(f"  all      {total:6d} rows/{span}\n")
+    dsmr = _dsmr_rows(Household(seed=seed, start=day, tz=zone), day, seconds)
+    sys.stdout.write(f"  core dsmr, 30 s, same load: {dsmr} rows/{span}\n")
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
     """Command line entry point."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--day", default="2026-06-15", help="UTC date to simulate")
     parser.add_argument("--min-interval", type=float, default=60.0)
     parser.add_argument("--seed", type=int, default=3)
-    args = parser.parse_args()
-    run(datetime.fromisoformat(args.day).replace(tzinfo=UTC), args.min_interval, args.seed)
+    parser.add_argument(
+        "--hours", type=int, default=24, choices=range(2, 25), help="simulate the day's first hours"
+    )
+    args = parser.parse_args(argv)
+    day = datetime.fromisoformat(args.day).replace(tzinfo=UTC)
+    run(day, args.min_interval, args.seed, args.hours)
     return 0
 
 
