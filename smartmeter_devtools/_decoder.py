@@ -36,6 +36,7 @@ from custom_components.smartmeter_datacollector.dlms.hdlc import (
     MAX_FRAME_LENGTH as HDLC_MAX_LENGTH,
     SEGMENTED as HDLC_SEGMENTED,
 )
+from custom_components.smartmeter_datacollector.dlms.iec62056_21 import bcc as iec_bcc
 from custom_components.smartmeter_datacollector.dlms.iec_readout import ACK, ETX, NAK, SOH, STX
 from custom_components.smartmeter_datacollector.dlms.lengths import encode_length
 from custom_components.smartmeter_datacollector.dlms.mbus import (
@@ -77,6 +78,7 @@ __all__ = [
     "add_decode_parser",
     "crc16_x25",
     "encode_length",
+    "iec_bcc",
     "load_capture",
     "parse_key",
     "read_capture",

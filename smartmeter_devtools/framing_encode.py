@@ -19,6 +19,7 @@ from ._decoder import (
     MBUS_STOP,
     STX,
     crc16_x25,
+    iec_bcc,
 )
 
 if TYPE_CHECKING:
@@ -139,10 +140,7 @@ def iec62056_21_block(start: int, body: bytes) -> bytes:
     BCC is the XOR of every byte after SOH/STX up to and including ETX.
     """
     block = body + bytes((ETX,))
-    bcc = 0
-    for byte in block:
-        bcc ^= byte
-    return bytes((start,)) + block + bytes((bcc,))
+    return bytes((start,)) + block + bytes((iec_bcc(block),))
 
 
 def iec62056_21_readout(lines: Sequence[str]) -> bytes:

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import json
 from pathlib import Path
 
-from ._decoder import PROFILES
+from ._decoder import PROFILES, STX, parse_key
 from .apdu_encode import glo_ciphering
 from .framing_encode import iec62056_21_block
 from .load_model import Household, Snapshot
@@ -29,7 +29,6 @@ _IEC_PROFILE = "siemens_td3511"
 # Bare APDUs as the Kaifa meters of Salzburg Netz send them: no transport framing at all.
 _BARE_APDU_PROFILE = "kaifa_mbus"
 _START = datetime(2026, 3, 1, 6, 0, tzinfo=UTC)
-_STX = 0x02
 
 
 @dataclass(frozen=True, slots=True)
@@ -207,14 +206,14 @@ def capture_streams(folder: Path | None) -> list[Stream]:
                 + (":auth" if auth else ""),
                 profile=meta["profile"],
                 framing=meta["framing"],
-                key=bytes.fromhex(key) if key else None,
-                auth_key=bytes.fromhex(auth) if auth else None,
+                key=parse_key(key),
+                auth_key=parse_key(auth),
                 messages=[],
             )
         frames = tuple(bytes.fromhex(line) for line in hex_file.read_text(encoding="ascii").split())
-        if meta["framing"] == "iec62056-21" and _STX not in frames[0][:1]:
+        if meta["framing"] == "iec62056-21" and STX not in frames[0][:1]:
             # The files hold only the data lines; on the line a mode C readout always travels in
             # its block (IEC 62056-21 6.3.3: STX, lines, "!", ETX, BCC), so it is fuzzed that way.
-            frames = (iec62056_21_block(_STX, b"".join(frames)),)
+            frames = (iec62056_21_block(STX, b"".join(frames)),)
         groups[group].messages.append(Message(frames))
     return list(groups.values())

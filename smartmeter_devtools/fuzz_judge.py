@@ -24,7 +24,16 @@ import random
 import time
 from typing import Any
 
-from ._decoder import HDLC_FLAG, MBUS_START, MBUS_STOP, crc16_x25
+from ._decoder import (
+    ETX,
+    HDLC_FLAG,
+    HDLC_FORMAT_TYPE_3,
+    MBUS_START,
+    MBUS_STOP,
+    STX,
+    crc16_x25,
+    iec_bcc,
+)
 from .fuzz_corpus import Stream
 from .fuzz_findings import Findings
 from .fuzz_guard import ReadingKey, bounded_feed, fresh_feed, new_decoder, reading_key
@@ -58,7 +67,7 @@ def _valid_frames(data: bytes) -> Iterable[bytes]:
             length = ((data[pos + 1] & 0x07) << 8) | data[pos + 2]
             end = pos + 1 + length
             if (
-                data[pos + 1] & 0xF0 == 0xA0
+                data[pos + 1] >> 4 == HDLC_FORMAT_TYPE_3
                 and length >= 7
                 and end < len(data)
                 and data[end] == HDLC_FLAG
@@ -77,14 +86,10 @@ def _valid_frames(data: bytes) -> Iterable[bytes]:
                 and sum(data[pos + 4 : end - 2]) & 0xFF == data[end - 2]
             ):
                 yield data[pos:end]
-        elif byte == 0x02:
-            etx = data.find(b"\x03", pos + 1)
-            if 0 < etx < len(data) - 1:
-                bcc = 0
-                for value in data[pos + 1 : etx + 1]:
-                    bcc ^= value
-                if bcc == data[etx + 1]:
-                    yield data[pos : etx + 2]
+        elif byte == STX:
+            etx = data.find(ETX, pos + 1)
+            if 0 < etx < len(data) - 1 and iec_bcc(data[pos + 1 : etx + 1]) == data[etx + 1]:
+                yield data[pos : etx + 2]
 
 
 @dataclass(slots=True)

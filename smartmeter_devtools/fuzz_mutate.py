@@ -13,11 +13,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import random
 
-from ._decoder import HDLC_FLAG, MBUS_START, MBUS_STOP, crc16_x25
+from ._decoder import (
+    DATA_NOTIFICATION,
+    ETX,
+    GLO_CIPHERING,
+    HDLC_FLAG,
+    HDLC_FORMAT_TYPE_3,
+    HDLC_MAX_LENGTH,
+    HDLC_SEGMENTED,
+    MBUS_START,
+    MBUS_STOP,
+    STX,
+    crc16_x25,
+    iec_bcc,
+)
 from .fuzz_corpus import Stream
 
-_ETX = 0x03
-_STX = 0x02
 # A-XDR tags (Blue Book 9.5 / Green Book 9.4.2): array, structure, octet-, visible-string,
 # compact array, and the values an attacker would put in their place.
 _AXDR_TAGS = frozenset((0x01, 0x02, 0x09, 0x0A, 0x13))
@@ -63,7 +74,7 @@ def _unchecked(stream: Stream, index: int) -> bool:
     """
     if stream.framing == "apdu":
         return stream.auth_key is None
-    return stream.framing == "iec62056-21" and _STX not in stream.messages[index].data
+    return stream.framing == "iec62056-21" and STX not in stream.messages[index].data
 
 
 def bitflip(rng: random.Random, stream: Stream) -> Mutant:
@@ -141,7 +152,9 @@ def garbage(rng: random.Random, stream: Stream) -> Mutant:
     data = bytearray(rng.randbytes(rng.randint(1, 512)))
     if rng.random() < 0.33:
         for _ in range(len(data) // 4):
-            data[rng.randrange(len(data))] = rng.choice((HDLC_FLAG, MBUS_START, _STX, 0x0F, 0xDB))
+            data[rng.randrange(len(data))] = rng.choice(
+                (HDLC_FLAG, MBUS_START, STX, DATA_NOTIFICATION, GLO_CIPHERING)
+            )
     return Mutant("garbage", bytes(data), (), False)
 
 
@@ -198,9 +211,10 @@ def hdlc_frame_from(
     header_end, _ = fields
     address_control = frame[3:header_end]
     size = 2 + len(address_control) + 2 + len(info) + 2
-    claimed = size if length is None else length & 0x7FF
-    segmented = frame[1] & 0x08 if seg < 0 else (0x08 if seg else 0)
-    head = bytes((0xA0 | segmented | (claimed >> 8), claimed & 0xFF)) + address_control
+    claimed = size if length is None else length & HDLC_MAX_LENGTH
+    segmented = frame[1] & HDLC_SEGMENTED if seg < 0 else (HDLC_SEGMENTED if seg else 0)
+    format_high = HDLC_FORMAT_TYPE_3 << 4 | segmented | (claimed >> 8)
+    head = bytes((format_high, claimed & 0xFF)) + address_control
     body = head + crc16_x25(head).to_bytes(2, "little") + info
     return bytes((HDLC_FLAG,)) + body + crc16_x25(body).to_bytes(2, "little") + bytes((HDLC_FLAG,))
 
@@ -277,8 +291,8 @@ def iec_text(rng: random.Random, stream: Stream) -> Mutant | None:
         return None
     index = _pick_message(rng, stream)
     block = stream.messages[index].data
-    start = block.find(bytes((_STX,)))
-    end = block.rfind(bytes((_ETX,)))
+    start = block.find(bytes((STX,)))
+    end = block.rfind(bytes((ETX,)))
     if start < 0 or end <= start:
         return None
     lines = block[start + 1 : end].split(b"\r\n")
@@ -294,11 +308,8 @@ def iec_text(rng: random.Random, stream: Stream) -> Mutant | None:
         if line:
             line[rng.randrange(len(line))] = rng.choice(b"()*.0123456789!/-:\x00\xff")
         lines[at] = bytes(line)
-    text = b"\r\n".join(lines) + bytes((_ETX,))
-    bcc = 0
-    for byte in text:
-        bcc ^= byte
-    data = block[:start] + bytes((_STX,)) + text + bytes((bcc,))
+    text = b"\r\n".join(lines) + bytes((ETX,))
+    data = block[:start] + bytes((STX,)) + text + bytes((iec_bcc(text),))
     return Mutant("iec_text", data, (index,), True)
 
 

@@ -12,16 +12,16 @@ from collections.abc import Callable
 from enum import Enum, auto
 import re
 
-from ._decoder import ACK, NAK, SOH, STX
+from ._decoder import ACK, ETX, NAK, SOH, STX, iec_bcc
 from .framing_encode import iec62056_21_block
 from .readout_model import IDENTIFICATION
 
 # Clause 6.3.1 request "/?" [address] "!" CR LF; clause 6.3.4 option select ACK V Z Y CR LF.
 _SIGN_ON = re.compile(rb"/\?[0-9A-Za-z ]{0,32}!\r\n")
-_OPTION_SELECT = re.compile(rb"\x06[0-9](?P<baud>[0-9A-Z])(?P<mode>[0-9])\r\n")
+_OPTION_SELECT = re.compile(b"%c[0-9](?P<baud>[0-9A-Z])(?P<mode>[0-9])\r\n" % ACK)
 # Programming mode command: SOH C D [STX data] ETX BCC.
 _COMMAND = re.compile(
-    rb"\x01(?P<cmd>[A-Z][0-9])(?:\x02(?P<data>[^\x03]*))?\x03(?P<bcc>[\x00-\xff])"
+    b"%c(?P<cmd>[A-Z][0-9])(?:%c(?P<data>[^%c]*))?%c(?P<bcc>[\x00-\xff])" % (SOH, STX, ETX, ETX)
 )
 _DATASET = re.compile(rb"(?P<name>[0-9A-Z.]+)(?:\([^)]*\))?")
 INACTIVITY_S = 90.0  # the meter leaves programming mode after 60-120 s without a command
@@ -98,11 +98,7 @@ class ModeCMeter:
             return None
         self._pending = self._pending[match.end() :]
         self._last_command = now
-        body = match.group(0)[1:-1]
-        bcc = 0
-        for byte in body:
-            bcc ^= byte
-        if bcc != match["bcc"][0]:
+        if iec_bcc(match.group(0)[1:-1]) != match["bcc"][0]:
             return bytes((NAK,))
         command = match["cmd"]
         if command == b"B0":
