@@ -139,6 +139,8 @@ def _wait_ready(cases: list[Running]) -> None:
                     _say(f"{case.spec.name}: sensors are being recorded")
             except sqlite3.OperationalError:
                 pass  # the recorder is still creating its schema
+        if not waiting:
+            return
         if time.monotonic() > deadline:
             raise SystemExit(f"not ready after {START_TIMEOUT_S:.0f} s: {waiting}")
         time.sleep(2)
@@ -233,6 +235,15 @@ def _print_round(index: int, results: dict[str, dict[str, float]], load: tuple[f
             f"{r['rows_per_day']:9.0f} {r['sensors_writing']:7.0f} {r['db_kib_per_hour']:9.0f}"
         )
     sys.stdout.flush()
+
+
+def _print_sensors(cases: list[Running]) -> None:
+    _out("\nsensors enabled (entity registry):")
+    for case in cases:
+        if case.spec.kind != "idle":
+            platform = DOMAIN if case.spec.kind == "ours" else case.spec.kind
+            enabled = enabled_sensors(case.config, platform)
+            _out(f"  {case.spec.name:<14} {enabled:3d}  ({case.spec.note})")
 
 
 def _stop(cases: list[Running]) -> None:
@@ -333,12 +344,7 @@ def main(argv: list[str] | None = None) -> int:
             _print_round(index, results, load)
     finally:
         _stop(cases)
-    _out("\nsensors enabled (entity registry):")
-    for case in cases:
-        if case.spec.kind != "idle":
-            platform = DOMAIN if case.spec.kind == "ours" else case.spec.kind
-            enabled = enabled_sensors(case.config, platform)
-            _out(f"  {case.spec.name:<14} {enabled:3d}  ({case.spec.note})")
+    _print_sensors(cases)
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     _out(f"\nmachine: {os.cpu_count()} cores, {memory:.0f} GiB")
     if args.json:
@@ -350,5 +356,5 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
+if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
