@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -96,7 +97,7 @@ def test_worker_prints_one_json_line(captures: Path, capsys: pytest.CaptureFixtu
 
 def test_rounds_combine_to_medians_and_keep_errors() -> None:
     """Medians of each round's figures; a capture no round timed keeps its error."""
-    rounds = [
+    rounds: list[dict[str, Any]] = [
         {"a": {"median": 1.0, "p99": 2.0}, "b": {"error": "decoded nothing"}},
         {"a": {"median": 3.0, "p99": 4.0}, "b": {"error": "decoded nothing"}},
         {"a": {"median": 2.0, "p99": 9.0}, "error": "ignored"},
