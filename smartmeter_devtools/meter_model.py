@@ -107,6 +107,9 @@ class MeterLayout:
     flag: str  # FLAG manufacturer id, first 3 bytes of the system title
     push_setup: str | None = None
     push_list_names_itself: bool = False  # entry 1 = the push setup's attribute 1
+    # The push setup of a meter's M-Bus channels (objects 0-n:..., n > 0) when they are pushed
+    # on their own, as a real E450 alternates 0-8:25.9.0 with 0-11:25.9.0 (`MeterEncoder`).
+    channel_push_setup: str | None = None
     header_time: bool = True
     deviation: bool = False  # False: 0x8000, local time of an unknown zone
     hundredths: bool = False
@@ -144,6 +147,7 @@ LAYOUTS: Mapping[str, MeterLayout] = MappingProxyType(
             shape="push_list",
             push_setup="0-8:25.9.0",
             push_list_names_itself=True,
+            channel_push_setup="0-11:25.9.0",
             objects=(
                 Text("0-0:42.0.0", "LGZ1030#########", meter_id=True),
                 Text("0-0:96.1.1", "#######"),

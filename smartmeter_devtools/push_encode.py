@@ -58,6 +58,12 @@ def fill_template(template: str, rng: random.Random) -> str:
     return "".join(str(rng.randrange(10)) if ch == "#" else ch for ch in template)
 
 
+def on_channel(item: MeterObject) -> bool:
+    """An object of an M-Bus channel (OBIS A = 0, B > 0: IEC 62056-6-1 7.3.2)."""
+    obis = getattr(item, "obis", None)
+    return obis is not None and obis.startswith("0-") and not obis.startswith("0-0:")
+
+
 def _class_id(item: MeterObject) -> int:
     if isinstance(item, Reg):
         return 4 if item.extended else 3
@@ -67,7 +73,8 @@ def _class_id(item: MeterObject) -> int:
 class MeterEncoder:
     """Turns snapshots into one profile's push messages; counters advance per message."""
 
-    def __init__(
+    # Keyword-only options of one simulated meter; a settings object would only rename them.
+    def __init__(  # noqa: PLR0913
         self,
         profile: str,
         *,
@@ -75,9 +82,17 @@ class MeterEncoder:
         seed: int = 0,
         key: bytes | None = None,
         auth_key: bytes | None = None,
+        channel_every: int = 0,
     ) -> None:
-        """Identifiers and the system title derive from `seed`; a key switches ciphering on."""
+        """Identifiers and the system title derive from `seed`; a key switches ciphering on.
+
+        `channel_every` n > 0 (a layout with a channel push setup): the M-Bus channel objects
+        leave the main push and every n-th push carries them alone, under their own push setup.
+        """
         self.layout = LAYOUTS[profile]
+        if channel_every and self.layout.channel_push_setup is None:
+            raise ValueError(f"{profile} pushes no M-Bus channels on their own")
+        self._channel_every = channel_every
         self._scalers = PROFILES[profile].scalers
         self._tz = tz
         self._key, self._auth_key = key, auth_key
@@ -93,11 +108,22 @@ class MeterEncoder:
         """The identifier a decoder should report for this meter."""
         return next((v for t, v in self.texts.items() if t.meter_id), None)
 
-    def encode(self, snapshot: Snapshot) -> EncodedMessage:
-        """Build the frames of the next push for `snapshot`."""
+    def _objects(self) -> tuple[tuple[MeterObject, ...], str | None, bool]:
+        """This push's objects, its push setup and whether it is the channels' push."""
         layout = self.layout
         long_list = layout.long_objects and self._pushes % layout.long_every == 0
         objects = (*layout.objects, *(layout.long_objects if long_list else ()))
+        every = self._channel_every
+        if not every:
+            return objects, layout.push_setup, False
+        if (self._pushes + 1) % every:
+            return tuple(i for i in objects if not on_channel(i)), layout.push_setup, False
+        return tuple(i for i in objects if on_channel(i)), layout.channel_push_setup, True
+
+    def encode(self, snapshot: Snapshot) -> EncodedMessage:
+        """Build the frames of the next push for `snapshot`."""
+        layout = self.layout
+        objects, setup, channels = self._objects()
         stamp = CosemDateTime.from_datetime(
             snapshot.time, self._tz, with_deviation=layout.deviation, hundredths=layout.hundredths
         )
@@ -115,7 +141,7 @@ class MeterEncoder:
             elements.append((item, wire, extra))
         invoke = (layout.invoke_base + layout.invoke_step * self._pushes) & 0xFFFFFFFF
         apdu = data_notification(
-            invoke, stamp if layout.header_time else None, self._body(elements)
+            invoke, stamp if layout.header_time else None, self._body(elements, setup)
         )
         system_title = None
         if self._key is not None:
@@ -130,12 +156,16 @@ class MeterEncoder:
             )
         self._pushes += 1
         has_clock = any(isinstance(i, Clock) for i in objects)
+        # The channels' push names the device on channel 1 (the first identifier) and carries
+        # nothing of the meter's own, so only a system title tells its maker.
+        own_id = None if channels else self.meter_id
+        channel_id = next((self.texts[i] for i in objects if isinstance(i, Text)), None)
         expected = Reading(
-            meter_id=self.meter_id,
+            meter_id=channel_id if channels else self.meter_id,
             timestamp=(clock if has_clock else stamp).to_datetime(self._tz),
             values=MappingProxyType(values),
             manufacturer=layout.flag
-            if system_title or (self.meter_id or "").startswith(layout.flag)
+            if system_title or (own_id or "").startswith(layout.flag)
             else None,
             system_title=system_title,
         )
@@ -174,10 +204,14 @@ class MeterEncoder:
             extra = Structure((Int8(item.scaler), Enum(unit_enum)))
         return item.wire(raw), extra
 
-    def _body(self, elements: list[tuple[MeterObject, AxdrValue, AxdrValue | None]]) -> AxdrValue:
+    def _body(
+        self,
+        elements: list[tuple[MeterObject, AxdrValue, AxdrValue | None]],
+        setup: str | None,
+    ) -> AxdrValue:
         shape = self.layout.shape
         if shape == "push_list":
-            return self._push_list(elements)
+            return self._push_list(elements, setup)
         if shape == "structures":
             return Array(
                 tuple(
@@ -196,9 +230,8 @@ class MeterEncoder:
         return Structure(tuple(flat))
 
     def _push_list(
-        self, elements: list[tuple[MeterObject, AxdrValue, AxdrValue | None]]
+        self, elements: list[tuple[MeterObject, AxdrValue, AxdrValue | None]], setup: str | None
     ) -> AxdrValue:
-        setup = self.layout.push_setup
         if setup is None:
             raise ValueError("a push-list layout names its push setup")
         heads = [(40, setup, 2)] + ([(40, setup, 1)] if self.layout.push_list_names_itself else [])

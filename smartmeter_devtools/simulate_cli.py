@@ -67,6 +67,12 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         type=Path,
         help="keep the energy counters in this file, so a restart continues them",
     )
+    parser.add_argument(
+        "--channel-every",
+        type=int,
+        default=0,
+        help="every N-th push carries the M-Bus channels alone, as a real E450 does (lge450)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -87,6 +93,8 @@ def _config(args: argparse.Namespace) -> SimulatorConfig:
         raise ValueError("--interval must be positive")
     if args.count < 0:
         raise ValueError("--count must be 0 or more")
+    if args.channel_every < 0 or (args.channel_every and args.profile != "lge450"):
+        raise ValueError("--channel-every needs --profile lge450 and N >= 0")
     if args.replay is not None and not args.replay.is_file():
         raise ValueError(f"cannot read {args.replay}")
     try:
@@ -107,6 +115,7 @@ def _config(args: argparse.Namespace) -> SimulatorConfig:
         solar_peak_w=max(0.0, args.solar_peak),
         state=args.state,
         line_baudrate=profile.serial.baudrate if args.line_check else None,
+        channel_every=args.channel_every,
     )
 
 

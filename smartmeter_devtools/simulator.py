@@ -146,6 +146,8 @@ class SimulatorConfig:
     line_baudrate: int | None = None
     # Energy counters are kept here between runs, so a restarted meter never counts backwards.
     state: Path | None = None
+    # Every n-th push carries the M-Bus channels alone, as a real E450 alternates its pushes.
+    channel_every: int = 0
 
 
 class Simulator:
@@ -175,7 +177,12 @@ class Simulator:
         cfg = self.config
         household = self._new_household()
         encoder = MeterEncoder(
-            cfg.profile, tz=cfg.tz, seed=cfg.seed, key=cfg.key, auth_key=cfg.auth_key
+            cfg.profile,
+            tz=cfg.tz,
+            seed=cfg.seed,
+            key=cfg.key,
+            auth_key=cfg.auth_key,
+            channel_every=cfg.channel_every,
         )
         return lambda now: encoder.encode(household.advance(now)).data
 

@@ -15,6 +15,7 @@ import serialx
 
 from .const import LOGGER
 from .dlms import PROFILES, Framing, MeterDecoder
+from .dlms.identity import names_only_sub_meters
 from .dlms.iec62056_21 import Iec62056Error, Iec62056Session
 
 if TYPE_CHECKING:
@@ -203,6 +204,8 @@ async def listen_for_reading(  # noqa: PLR0913, PLR0917
 ) -> ListenResult:
     """Open port, wait up to timeout seconds for the first complete reading, close the port.
 
+    A push of the M-Bus channels alone names a sub-meter, not the meter: listening goes on for
+    one that speaks for the meter, and only when none comes in time is the channel push returned.
     A stream the caller opened already (the config flow opens first, to fail fast) is used as is.
     Raises MeterPortError when the port cannot be opened or is lost while listening.
     """
@@ -213,9 +216,13 @@ async def listen_for_reading(  # noqa: PLR0913, PLR0917
     try:
         async with asyncio.timeout(timeout), contextlib.aclosing(stream.chunks()) as chunks:
             async for chunk in chunks:
-                if readings := decoder.feed(chunk):
-                    reading = readings[0]
+                readings = decoder.feed(chunk)
+                own = [r for r in readings if not names_only_sub_meters(r)]
+                if own:
+                    reading = own[0]
                     break
+                if readings:
+                    reading = readings[-1]
     except TimeoutError:
         pass
     finally:

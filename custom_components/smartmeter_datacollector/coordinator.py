@@ -12,22 +12,15 @@ from typing import TYPE_CHECKING, Any, Final, Protocol
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryNotReady
-from homeassistant.helpers import device_registry as dr, issue_registry as ir
-from homeassistant.helpers.device_registry import DeviceInfo
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 from serialx import redact_uri
 
 from .connection import IEC62056_21, MeterPortError, MeterStream, is_local_path, quiet_gap
-from .const import (
-    CONF_AUTH_KEY,
-    CONF_KEY,
-    CONF_PORT,
-    DOMAIN,
-    FLAG_MANUFACTURERS,
-    LOGGER,
-)
+from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, DOMAIN, LOGGER
+from .devices import MeterDevices
 from .dlms import MeterDecoder
 from .dlms.decoder import DEFAULT_IDLE_GAP
 from .dlms.models import Reading
@@ -39,6 +32,8 @@ from .tasks import async_cancel_task
 if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
+
+    from homeassistant.helpers.device_registry import DeviceInfo
 
     from .dlms.models import Profile
 
@@ -83,8 +78,6 @@ NO_DATA_ISSUE_AFTER: Final = 600.0
 # one damaged frame must not alarm anyone.
 DECRYPT_FAILURES_FOR_ISSUE: Final = 3
 
-UNKNOWN_MANUFACTURER: Final = "Unknown"
-
 
 class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
     """Reads the meter for as long as the entry is loaded; no polling interval."""
@@ -111,8 +104,8 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self.reader_restarts = 0
         self.last_reader_error: str | None = None
         self.last_reading_at: datetime | None = None
-        self.serial_number: str | None = None
-        self.flag_id: str | None = None
+        # The meter's device and its sub-meters' devices, named by what the pushes say.
+        self.devices = MeterDevices(hass, self.meter_id, self.profile)
         self._stream: MeterStream | None = None
         self._task: asyncio.Task[None] | None = None
         self._port_lost_logged = False
@@ -143,24 +136,9 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         return redact_uri(self.port)
 
     @property
-    def manufacturer(self) -> str | None:
-        """Maker from the profile, else from the FLAG id the meter sends."""
-        if self.profile.manufacturer != UNKNOWN_MANUFACTURER:
-            return self.profile.manufacturer
-        if self.flag_id is None:
-            return None
-        return FLAG_MANUFACTURERS.get(self.flag_id, self.flag_id)
-
-    @property
     def device_info(self) -> DeviceInfo:
-        """The one device this meter is."""
-        return DeviceInfo(
-            identifiers={(DOMAIN, self.meter_id)},
-            name=self.config_entry.title,
-            manufacturer=self.manufacturer,
-            model=self.profile.model,
-            serial_number=self.serial_number or self.meter_id,
-        )
+        """The device this meter is."""
+        return self.devices.meter_info(self.config_entry.title)
 
     @callback
     def async_add_reading_callback(
@@ -327,22 +305,10 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self._clear_issues()
         if not self.last_update_success:
             LOGGER.info("Readings from the meter on %s are back", self.display_port)
-        self._learn_identity(reading)
+        self.devices.learn(reading)
         self.async_set_updated_data(reading)
         for reading_callback in list(self._reading_callbacks):
             reading_callback(reading)
-
-    def _learn_identity(self, reading: Reading) -> None:
-        serial = reading.meter_id or self.serial_number
-        flag = reading.manufacturer or self.flag_id
-        if (serial, flag) == (self.serial_number, self.flag_id):
-            return
-        self.serial_number, self.flag_id = serial, flag
-        registry = dr.async_get(self.hass)
-        if device := registry.async_get_device(identifiers={(DOMAIN, self.meter_id)}):
-            registry.async_update_device(
-                device.id, manufacturer=self.manufacturer, serial_number=serial
-            )
 
     def _port_lost(self, reason: str) -> None:
         self.connected = False

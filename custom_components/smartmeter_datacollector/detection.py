@@ -20,6 +20,7 @@ from .dlms.detect import (
     Detection,
     detect,
 )
+from .dlms.identity import names_only_sub_meters
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -59,6 +60,9 @@ async def _listen_push(
     data = bytearray()
     deadline = time.monotonic() + PUSH_WINDOW
     judged = 0.0
+    # An E450's push of its M-Bus channels names only its gas meter: listen on for a push that
+    # names the meter itself, and settle for the channels' push only when none comes.
+    channels_only: Detection | None = None
     try:
         while (left := deadline - time.monotonic()) > 0:
             try:
@@ -74,12 +78,17 @@ async def _listen_push(
             if data and time.monotonic() - judged >= _JUDGE_EVERY:
                 judged = time.monotonic()
                 found = await hass.async_add_executor_job(detect, bytes(data), settings)
-                if found is not None and (found.reading is not None or found.encrypted):
+                if found is not None and found.reading is not None:
+                    result.data = bytes(data)
+                    if not names_only_sub_meters(found.reading):
+                        return found
+                    channels_only = found
+                elif found is not None and found.encrypted:
                     result.data = bytes(data)
                     return found
     finally:
         await close_meter_port(writer)
-    return None
+    return channels_only
 
 
 async def async_detect(

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
-from .const import DOMAIN
 from .coordinator import SmartMeterCoordinator
 
 if TYPE_CHECKING:
@@ -41,11 +40,7 @@ def mbus_channel(key: str) -> int | None:
 
 def sub_meter_info(coordinator: SmartMeterCoordinator, channel: int) -> DeviceInfo:
     """The device of one M-Bus channel, via the electricity meter."""
-    return DeviceInfo(
-        identifiers={(DOMAIN, f"{coordinator.meter_id}_mbus_{channel}")},
-        name=f"{coordinator.config_entry.title} M-Bus {channel}",
-        via_device=(DOMAIN, coordinator.meter_id),
-    )
+    return coordinator.devices.sub_meter_info(coordinator.config_entry.title, channel)
 
 
 class SmartMeterEntity(CoordinatorEntity[SmartMeterCoordinator]):

@@ -10,6 +10,7 @@ import voluptuous as vol
 
 from .const import CONF_AUTH_KEY, CONF_KEY, CONF_PORT, CONF_PROFILE, FLAG_MANUFACTURERS
 from .dlms import PROFILES
+from .dlms.identity import own_meter_id
 from .line_settings import LINE_KEYS, form_values as line_form_values, line_schema, profile_for
 
 if TYPE_CHECKING:
@@ -77,8 +78,8 @@ def form_values_of_line(profile: Profile) -> dict[str, str]:
 
 
 def identity(reading: Reading) -> str | None:
-    """The meter's own id, or its system title when it sends none."""
-    return reading.meter_id or reading.system_title
+    """The meter's own id (never a sub-meter's), or its system title when it sends none."""
+    return own_meter_id(reading) or reading.system_title
 
 
 def maker_name(reading: Reading | None, profile: Profile) -> str:

@@ -416,3 +416,25 @@ def test_data_notification_without_date_time_has_length_zero():
 def test_segmentation_needs_room_for_data():
     with pytest.raises(ValueError, match="positive"):
         hdlc_segmented(b"\x0f", dest=b"\x03", src=b"\x03", max_info=0)
+
+
+def test_e450_pushes_its_m_bus_channels_on_their_own_in_turns():
+    """channel_every=2: the main list (0-8:25.9.0) and the channels' list (0-11:25.9.0) alternate."""
+    encoder = MeterEncoder("lge450", tz=TZ, seed=3, channel_every=2)
+    start = datetime(2025, 1, 1, 12, tzinfo=TZ)
+    household = Household(seed=3, start=start, tz=TZ)
+    decoder = MeterDecoder("lge450", tz=TZ)
+    gas_id = next(text for item, text in encoder.texts.items() if item.obis == "0-1:96.1.0")
+    got = []
+    for step in range(4):
+        message = encoder.encode(household.advance(start + timedelta(seconds=5 * (step + 1))))
+        (reading,) = decoder.feed(message.data)
+        assert reading == message.expected
+        got.append(
+            (reading.meter_id, "0-1:24.2.1" in reading.values, "1-1:1.8.0" in reading.values)
+        )
+        assert (step % 2 == 1) == (b"\x00\x0b\x19\x09\x00\xff" in message.data)
+    main = (encoder.meter_id, False, True)
+    assert got == [main, (gas_id, True, False)] * 2
+    with pytest.raises(ValueError, match="no M-Bus channels"):
+        MeterEncoder("lge570", tz=TZ, channel_every=2)

@@ -354,6 +354,7 @@ def test_cli_run_stops_after_count_and_removes_its_link(tmp_path):
         (["--count", "-1"], "0 or more"),
         (["--tz", "Mars/Olympus"], "unknown time zone"),
         (["--replay", "/nonexistent/capture.hex"], "cannot read"),
+        (["--channel-every", "-1"], "--channel-every"),
     ],
 )
 def test_cli_rejects_bad_arguments_with_exit_2(tmp_path, capsys, extra, message):

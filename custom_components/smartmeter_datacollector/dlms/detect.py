@@ -15,6 +15,7 @@ from . import hdlc, mbus
 from .cipher import CIPHERED_TAGS, SYSTEM_TITLE_LENGTH
 from .decoder import MeterDecoder
 from .framing import Framing
+from .identity import names_only_sub_meters, own_meter_id
 from .models import Profile, SerialSettings
 from .profiles import PROFILES
 
@@ -62,10 +63,10 @@ class Detection:
 
     @property
     def meter_id(self) -> str | None:
-        """The meter's own id, or its system title when it sends none."""
+        """The meter's own id (never a sub-meter's), or its system title when it sends none."""
         if self.reading is None:
             return None
-        return self.reading.meter_id or self.reading.system_title
+        return own_meter_id(self.reading) or self.reading.system_title
 
 
 def system_title_maker(data: bytes) -> str | None:
@@ -149,7 +150,12 @@ def detect(
     for profile in candidates or _candidates(heard_at.baudrate):
         decoder = MeterDecoder(profile, key=key, auth_key=auth_key)
         readings = decoder.feed(data)
-        reading = readings[-1] if readings else None
+        # The latest push that speaks for the meter itself: an E450's M-Bus channel push names
+        # only its gas meter, and judged alone it would leave the maker unknown.
+        reading = next(
+            (r for r in reversed(readings) if not names_only_sub_meters(r)),
+            readings[-1] if readings else None,
+        )
         stats = decoder.stats
         ciphered = stats.key_required + stats.decrypt_errors + stats.auth_errors
         if reading is None and not (ciphered or stats.unknown_layouts):

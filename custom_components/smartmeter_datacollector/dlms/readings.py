@@ -7,6 +7,7 @@ from datetime import datetime, tzinfo
 
 from .cosem_time import DATE_TIME_LENGTH, parse_date_time
 from .entries import Entry, Layout, as_text
+from .identity import is_identifier_code, sub_meter_channel
 from .layouts import is_list_id
 from .models import Measurement, Profile, Reading
 from .nordic import VENDOR_SCALERS, vendor_scalers
@@ -20,14 +21,6 @@ _FLAG_IDS_BY_LIST_PREFIX = {"AIDON": "AID", "Kamstrup": "KAM", "KFM": "KFM"}
 
 def _is_clock(obis: bytes) -> bool:
     return obis[0] == 0 and obis[2:5] == b"\x01\x00\x00"
-
-
-def _is_identifier_code(obis: bytes) -> bool:
-    """0-0:42.0.0, 0-b:96.1.0..9 and (Kamstrup) 1-b:0.0.0..9: the codes a meter names itself by."""
-    a, c, d, e = obis[0], obis[2], obis[3], obis[4]
-    if a == 0:
-        return (c, d, e) == (42, 0, 0) or (c == 96 and d == 1 and e <= 9)
-    return a == 1 and c == 0 and d == 0 and e <= 9
 
 
 # How a raw number becomes a value: (op, factor) with op 0 as is, 1 divided by factor, 2 times
@@ -86,7 +79,7 @@ def _measurement(entry: Entry, scalers: Mapping[str, float]) -> Measurement | No
         return None if text is None else Measurement(text, None)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
-    if isinstance(value, int) and _is_identifier_code(entry.obis):
+    if isinstance(value, int) and is_identifier_code(entry.obis):
         # Kamstrup sends its meter number (1-1:0.0.1, 1-1:0.0.0) as double-long-unsigned: a number
         # that names the meter is still a name, so it is reported as its decimal string.
         return Measurement(str(int(value)), None)
@@ -131,6 +124,8 @@ def build_reading(
     values: dict[str, Measurement] = {}
     clock: datetime | None = None
     meter_id: str | None = None
+    # The maker is read from the meter's own id, never from a sub-meter's (`identity`).
+    own_id: str | None = None
     for entry in layout.entries:
         if is_clock_entry(entry):
             assert isinstance(entry.value, (bytes, bytearray))  # noqa: S101  # checked above
@@ -146,16 +141,15 @@ def build_reading(
         if measurement is None:
             continue
         values[key] = measurement
-        if (
-            meter_id is None
-            and isinstance(measurement.value, str)
-            and _is_identifier_code(entry.obis)
-        ):
-            meter_id = measurement.value
+        if isinstance(measurement.value, str) and is_identifier_code(entry.obis):
+            if meter_id is None:
+                meter_id = measurement.value
+            if own_id is None and sub_meter_channel(entry.obis) is None:
+                own_id = measurement.value
     if not values:
         return None
     if meter_id is None:
-        meter_id = layout.positional_meter_id or next(
+        meter_id = own_id = layout.positional_meter_id or next(
             (text for text in layout.untagged_texts if not is_list_id(text)), None
         )
     timestamp = clock
@@ -166,6 +160,6 @@ def build_reading(
         meter_id=meter_id,
         timestamp=timestamp,
         values=values,
-        manufacturer=_manufacturer(system_title, meter_id, list_id),
+        manufacturer=_manufacturer(system_title, own_id, list_id),
         system_title=system_title.hex() if system_title else None,
     )
