@@ -64,7 +64,8 @@ def test_reactive_energy_is_never_active_energy(key: str) -> None:
     [
         # Tariff totals start enabled: the Energy dashboard lists only enabled sensors.
         ("1-0:1.8.2", {"tariff": "2"}, True),
-        ("1-0:52.7.0", {"phase": "L2"}, True),
+        # Per-phase values start disabled, as in core dsmr: each enabled value costs rows.
+        ("1-0:52.7.0", {"phase": "L2"}, False),
         ("1-0:81.7.4", {"first": "U L1", "second": "I L1"}, False),
         ("1-0:81.7.62", {"first": "I L3", "second": "U L3"}, False),
         ("1-0:6.8.1", {"quadrant": "2", "tariff": "1"}, False),

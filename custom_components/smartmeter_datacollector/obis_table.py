@@ -112,8 +112,8 @@ def _electricity_rows() -> dict[str, ObisRow]:
     rows: dict[str, ObisRow] = {
         "1.8.0": _energy("energy_import"),
         "2.8.0": _energy("energy_export"),
-        "3.8.0": _counter("reactive_energy_import", VARH, enabled=True),
-        "4.8.0": _counter("reactive_energy_export", VARH, enabled=True),
+        "3.8.0": _counter("reactive_energy_import", VARH, enabled=False),
+        "4.8.0": _counter("reactive_energy_export", VARH, enabled=False),
         "9.8.0": _counter("apparent_energy_import", VAH, enabled=False),
         "10.8.0": _counter("apparent_energy_export", VAH, enabled=False),
         "1.7.0": _instant("power_import", UnitOfPower.WATT, SensorDeviceClass.POWER, 0),
@@ -124,18 +124,21 @@ def _electricity_rows() -> dict[str, ObisRow]:
             UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
             SensorDeviceClass.REACTIVE_POWER,
             0,
+            enabled=False,
         ),
         "4.7.0": _instant(
             "reactive_power_export",
             UnitOfReactivePower.VOLT_AMPERE_REACTIVE,
             SensorDeviceClass.REACTIVE_POWER,
             0,
+            enabled=False,
         ),
         "9.7.0": _instant(
             "apparent_power_import",
             UnitOfApparentPower.VOLT_AMPERE,
             SensorDeviceClass.APPARENT_POWER,
             0,
+            enabled=False,
         ),
         "10.7.0": _instant(
             "apparent_power_export",
@@ -144,8 +147,10 @@ def _electricity_rows() -> dict[str, ObisRow]:
             0,
             enabled=False,
         ),
-        "13.7.0": _instant("power_factor", None, SensorDeviceClass.POWER_FACTOR, 3),
-        "14.7.0": _instant("frequency", UnitOfFrequency.HERTZ, SensorDeviceClass.FREQUENCY, 2),
+        "13.7.0": _instant("power_factor", None, SensorDeviceClass.POWER_FACTOR, 3, enabled=False),
+        "14.7.0": _instant(
+            "frequency", UnitOfFrequency.HERTZ, SensorDeviceClass.FREQUENCY, 2, enabled=False
+        ),
         "91.7.0": _instant(
             "current_neutral",
             UnitOfElectricCurrent.AMPERE,
@@ -174,14 +179,27 @@ def _electricity_rows() -> dict[str, ObisRow]:
                 tariff=str(tariff),
             )
     # Per phase, quantity C + 20 (L1), + 40 (L2), + 60 (L3) (IEC 62056-6-1 table of C codes).
+    # The Energy dashboard needs the meter's totals and power; per-phase values start disabled,
+    # as in core dsmr, so that a default entry writes no more recorder rows than dsmr's does
+    # (README "Updates and the recorder"). Users enable the ones they watch.
     for offset, phase in ((20, "L1"), (40, "L2"), (60, "L3")):
-        rows[f"{offset + 1}.8.0"] = _energy("energy_import_phase", phase=phase)
-        rows[f"{offset + 2}.8.0"] = _energy("energy_export_phase", phase=phase)
+        rows[f"{offset + 1}.8.0"] = _energy("energy_import_phase", enabled=False, phase=phase)
+        rows[f"{offset + 2}.8.0"] = _energy("energy_export_phase", enabled=False, phase=phase)
         rows[f"{offset + 1}.7.0"] = _instant(
-            "power_import_phase", UnitOfPower.WATT, SensorDeviceClass.POWER, 0, phase=phase
+            "power_import_phase",
+            UnitOfPower.WATT,
+            SensorDeviceClass.POWER,
+            0,
+            enabled=False,
+            phase=phase,
         )
         rows[f"{offset + 2}.7.0"] = _instant(
-            "power_export_phase", UnitOfPower.WATT, SensorDeviceClass.POWER, 0, phase=phase
+            "power_export_phase",
+            UnitOfPower.WATT,
+            SensorDeviceClass.POWER,
+            0,
+            enabled=False,
+            phase=phase,
         )
         rows[f"{offset + 3}.7.0"] = _instant(
             "reactive_power_import_phase",
@@ -204,6 +222,7 @@ def _electricity_rows() -> dict[str, ObisRow]:
             UnitOfElectricCurrent.AMPERE,
             SensorDeviceClass.CURRENT,
             2,
+            enabled=False,
             phase=phase,
         )
         rows[f"{offset + 12}.7.0"] = _instant(
@@ -211,10 +230,16 @@ def _electricity_rows() -> dict[str, ObisRow]:
             UnitOfElectricPotential.VOLT,
             SensorDeviceClass.VOLTAGE,
             1,
+            enabled=False,
             phase=phase,
         )
         rows[f"{offset + 13}.7.0"] = _instant(
-            "power_factor_phase", None, SensorDeviceClass.POWER_FACTOR, 3, phase=phase
+            "power_factor_phase",
+            None,
+            SensorDeviceClass.POWER_FACTOR,
+            3,
+            enabled=False,
+            phase=phase,
         )
     for first, first_name in enumerate(_ANGLE_QUANTITIES):
         for second, second_name in enumerate(_ANGLE_QUANTITIES):
