@@ -38,6 +38,10 @@ E450 = (
     ("13.7.0", None, 3),
     ("1.8.0", "Wh", 0),
     ("2.8.0", "Wh", 0),
+    ("1.8.1", "Wh", 0),
+    ("1.8.2", "Wh", 0),
+    ("2.8.1", "Wh", 0),
+    ("2.8.2", "Wh", 0),
 )
 # Hours whose mean is below this share of the day's mean are too small to judge relatively.
 SMALL_HOUR = 0.2
@@ -75,7 +79,7 @@ def run(day: datetime, min_interval: float, seed: int, hours: int = 24) -> None:
     tracks: dict[str, _Track] = {}
     digits: dict[str, int] = {}
     for code, unit, decimals in E450:
-        key = f"1-{'1' if code.endswith('.8.0') else '0'}:{code}"
+        key = f"1-{'1' if '.8.' in code else '0'}:{code}"
         description = describe(key, unit, 0.0)
         if description.entity_registry_enabled_default:
             tracks[code] = _Track(writer_for(description, min_interval))
@@ -105,7 +109,7 @@ def run(day: datetime, min_interval: float, seed: int, hours: int = 24) -> None:
     for code, track in tracks.items():
         total += track.rows
         line = f"  {code:<8} {track.rows:6d} rows/{span}"
-        if not code.endswith(".8.0"):
+        if ".8." not in code:
             day_mean = sum(track.pushed.values()) / len(track.pushed)
             errors = [
                 abs(track.recorded.get(h, 0.0) - pushed) / pushed * 100
