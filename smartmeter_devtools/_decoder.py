@@ -10,9 +10,10 @@ from custom_components.smartmeter_datacollector.dlms import (
     PROFILES,
     KeyFormatError,
     MeterDecoder,
+    axdr,
     parse_key,
 )
-from custom_components.smartmeter_datacollector.dlms.apdu import DATA_NOTIFICATION
+from custom_components.smartmeter_datacollector.dlms.apdu import DATA_NOTIFICATION, body_start
 from custom_components.smartmeter_datacollector.dlms.capture import load_capture, read_capture
 from custom_components.smartmeter_datacollector.dlms.cipher import (
     AUTHENTICATED,
@@ -22,7 +23,11 @@ from custom_components.smartmeter_datacollector.dlms.cipher import (
     TAG_LENGTH,
 )
 from custom_components.smartmeter_datacollector.dlms.cli import add_decode_parser
-from custom_components.smartmeter_datacollector.dlms.cosem_time import DATE_TIME_LENGTH
+from custom_components.smartmeter_datacollector.dlms.cosem_time import (
+    DATE_TIME_LENGTH,
+    DST_ACTIVE,
+    UNSPECIFIED_DEVIATION,
+)
 from custom_components.smartmeter_datacollector.dlms.crc import crc16_x25
 from custom_components.smartmeter_datacollector.dlms.gbt import (
     LAST_BLOCK as GBT_LAST_BLOCK,
@@ -45,12 +50,14 @@ from custom_components.smartmeter_datacollector.dlms.mbus import (
     STOP as MBUS_STOP,
 )
 from custom_components.smartmeter_datacollector.dlms.models import Measurement, Reading
+from custom_components.smartmeter_datacollector.dlms.skeleton import leaves as axdr_leaves
 
 __all__ = [
     "ACK",
     "AUTHENTICATED",
     "DATA_NOTIFICATION",
     "DATE_TIME_LENGTH",
+    "DST_ACTIVE",
     "ENCRYPTED",
     "ETX",
     "GBT_LAST_BLOCK",
@@ -71,11 +78,15 @@ __all__ = [
     "STX",
     "SYSTEM_TITLE_LENGTH",
     "TAG_LENGTH",
+    "UNSPECIFIED_DEVIATION",
     "KeyFormatError",
     "Measurement",
     "MeterDecoder",
     "Reading",
     "add_decode_parser",
+    "axdr",
+    "axdr_leaves",
+    "body_start",
     "crc16_x25",
     "encode_length",
     "iec_bcc",

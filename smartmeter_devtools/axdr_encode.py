@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import ClassVar
 
-from ._decoder import encode_length
+from ._decoder import DST_ACTIVE, UNSPECIFIED_DEVIATION, axdr, encode_length
 
 
 def obis_bytes(code: str) -> bytes:
@@ -29,7 +29,7 @@ class Null:
 
     def encode(self) -> bytes:
         """Return the tagged bytes."""
-        return b"\x00"
+        return bytes((axdr.NULL_DATA,))
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +40,7 @@ class Boolean:
 
     def encode(self) -> bytes:
         """Return the tagged bytes."""
-        return b"\x03\xff" if self.value else b"\x03\x00"
+        return bytes((axdr.BOOLEAN, 0xFF if self.value else 0x00))
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,55 +69,55 @@ class _Integer:
 class Int32(_Integer):
     """double-long (tag 05)."""
 
-    TAG, SIZE, SIGNED = 0x05, 4, True
+    TAG, SIZE, SIGNED = axdr.DOUBLE_LONG, 4, True
 
 
 class UInt32(_Integer):
     """double-long-unsigned (tag 06)."""
 
-    TAG, SIZE, SIGNED = 0x06, 4, False
+    TAG, SIZE, SIGNED = axdr.DOUBLE_LONG_UNSIGNED, 4, False
 
 
 class Int8(_Integer):
     """integer (tag 0F)."""
 
-    TAG, SIZE, SIGNED = 0x0F, 1, True
+    TAG, SIZE, SIGNED = axdr.INTEGER, 1, True
 
 
 class Int16(_Integer):
     """long (tag 10)."""
 
-    TAG, SIZE, SIGNED = 0x10, 2, True
+    TAG, SIZE, SIGNED = axdr.LONG, 2, True
 
 
 class UInt8(_Integer):
     """unsigned (tag 11)."""
 
-    TAG, SIZE, SIGNED = 0x11, 1, False
+    TAG, SIZE, SIGNED = axdr.UNSIGNED, 1, False
 
 
 class UInt16(_Integer):
     """long-unsigned (tag 12)."""
 
-    TAG, SIZE, SIGNED = 0x12, 2, False
+    TAG, SIZE, SIGNED = axdr.LONG_UNSIGNED, 2, False
 
 
 class Int64(_Integer):
     """long64 (tag 14)."""
 
-    TAG, SIZE, SIGNED = 0x14, 8, True
+    TAG, SIZE, SIGNED = axdr.LONG64, 8, True
 
 
 class UInt64(_Integer):
     """long64-unsigned (tag 15)."""
 
-    TAG, SIZE, SIGNED = 0x15, 8, False
+    TAG, SIZE, SIGNED = axdr.LONG64_UNSIGNED, 8, False
 
 
 class Enum(_Integer):
     """enum (tag 16); COSEM units are enums."""
 
-    TAG, SIZE, SIGNED = 0x16, 1, False
+    TAG, SIZE, SIGNED = axdr.ENUM, 1, False
 
 
 IntegerType = type[_Integer]
@@ -131,7 +131,7 @@ class OctetString:
 
     def encode(self) -> bytes:
         """Return the tagged bytes."""
-        return b"\x09" + encode_length(len(self.value)) + self.value
+        return bytes((axdr.OCTET_STRING,)) + encode_length(len(self.value)) + self.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,7 +143,7 @@ class VisibleString:
     def encode(self) -> bytes:
         """Return the tagged bytes."""
         raw = self.value.encode("ascii")
-        return b"\x0a" + encode_length(len(raw)) + raw
+        return bytes((axdr.VISIBLE_STRING,)) + encode_length(len(raw)) + raw
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,7 +154,8 @@ class Structure:
 
     def encode(self) -> bytes:
         """Return the tagged bytes."""
-        return b"\x02" + encode_length(len(self.items)) + b"".join(i.encode() for i in self.items)
+        items = b"".join(i.encode() for i in self.items)
+        return bytes((axdr.STRUCTURE,)) + encode_length(len(self.items)) + items
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,7 +166,8 @@ class Array:
 
     def encode(self) -> bytes:
         """Return the tagged bytes."""
-        return b"\x01" + encode_length(len(self.items)) + b"".join(i.encode() for i in self.items)
+        items = b"".join(i.encode() for i in self.items)
+        return bytes((axdr.ARRAY,)) + encode_length(len(self.items)) + items
 
 
 AxdrValue = Null | Boolean | _Integer | OctetString | VisibleString | Structure | Array
@@ -174,11 +176,6 @@ AxdrValue = Null | Boolean | _Integer | OctetString | VisibleString | Structure 
 def obis(code: str) -> OctetString:
     """An OBIS code as the 6-byte octet-string meters send."""
     return OctetString(obis_bytes(code))
-
-
-# COSEM date-time (Blue Book 4.1.6.1): deviation 0x8000 = not specified, status bit 7 = DST.
-DEVIATION_UNSPECIFIED = -0x8000
-STATUS_DST = 0x80
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +218,12 @@ class CosemDateTime:
             second=local.second,
             hundredths=local.microsecond // 10000 if hundredths else None,
             deviation=-int(offset.total_seconds() // 60) if with_deviation else None,
-            status=(STATUS_DST if dst else 0) | status_extra,
+            status=(DST_ACTIVE if dst else 0) | status_extra,
         )
 
     def to_bytes(self) -> bytes:
         """Return the 12 raw bytes (no tag)."""
-        deviation = DEVIATION_UNSPECIFIED if self.deviation is None else self.deviation
+        deviation = UNSPECIFIED_DEVIATION if self.deviation is None else self.deviation
         return (
             self.year.to_bytes(2, "big")
             + bytes(
@@ -265,4 +262,4 @@ class CosemDateTime:
         if tz is None:
             return naive
         # In the hour that repeats when DST ends, the status DST bit says which one it is.
-        return naive.replace(tzinfo=tz, fold=0 if (self.status or 0) & STATUS_DST else 1)
+        return naive.replace(tzinfo=tz, fold=0 if (self.status or 0) & DST_ACTIVE else 1)

@@ -24,6 +24,7 @@ from ._decoder import (
     MBUS_START,
     MBUS_STOP,
     STX,
+    axdr,
     crc16_x25,
     iec_bcc,
 )
@@ -31,8 +32,11 @@ from .fuzz_corpus import Stream
 
 # A-XDR tags (Blue Book 9.5 / Green Book 9.4.2): array, structure, octet-, visible-string,
 # compact array, and the values an attacker would put in their place.
-_AXDR_TAGS = frozenset((0x01, 0x02, 0x09, 0x0A, 0x13))
-_HOSTILE_TAGS = (0x00, 0x01, 0x02, 0x09, 0x0A, 0x13, 0x7F, 0xFF)
+_AXDR_TAGS = frozenset(
+    (axdr.ARRAY, axdr.STRUCTURE, axdr.OCTET_STRING, axdr.VISIBLE_STRING, axdr.COMPACT_ARRAY)
+)
+# 0x7F and 0xFF are no Data tag at all.
+_HOSTILE_TAGS = (axdr.NULL_DATA, *sorted(_AXDR_TAGS), 0x7F, 0xFF)
 _HOSTILE_LENGTHS = (
     b"\x00",
     b"\x01",

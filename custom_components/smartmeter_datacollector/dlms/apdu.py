@@ -9,13 +9,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .axdr import AxdrError, NeedMoreDataError, decode_sequence, decode_value, value_end
+from .axdr import (
+    ARRAY,
+    OCTET_STRING,
+    STRUCTURE,
+    AxdrError,
+    NeedMoreDataError,
+    decode_sequence,
+    decode_value,
+    value_end,
+)
 from .cosem_time import DATE_TIME_LENGTH
 from .descriptor_body import descriptor_body_end, parse_descriptor_body
 
 DATA_NOTIFICATION = 0x0F
-_OCTET_STRING = 0x09
-_ARRAY, _STRUCTURE = 0x01, 0x02
 # Push-object lists repeat byte for byte in every push of a meter; decoding them once per
 # meter instead of per message halves the decode time of L+G and Iskra pushes.
 _OBJECT_LISTS: dict[bytes, Any] = {}
@@ -36,7 +43,7 @@ def body_start(buf: bytes | bytearray, start: int) -> tuple[int, bytes | None]:
     index = start + 5
     if index >= len(buf):
         raise NeedMoreDataError
-    if buf[index] == _OCTET_STRING:
+    if buf[index] == OCTET_STRING:
         index += 1
         if index >= len(buf):
             raise NeedMoreDataError
@@ -83,9 +90,9 @@ def _decode_body(apdu: bytes, start: int) -> tuple[Any, int]:
         raise AxdrError("notification without a body")
     count = apdu[start + 1] if start + 3 < len(apdu) else 0
     if not (
-        apdu[start] == _STRUCTURE
+        apdu[start] == STRUCTURE
         and 0 < count < 0x80
-        and apdu[start + 2] == _ARRAY
+        and apdu[start + 2] == ARRAY
         and apdu[start + 3] == count
     ):
         return decode_value(apdu, start)

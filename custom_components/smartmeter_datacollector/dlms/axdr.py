@@ -42,31 +42,57 @@ def decode_value(data: bytes, start: int = 0) -> tuple[Any, int]:
     return value, end
 
 
+# The Data CHOICE tags (Green Book 9.5, Data ::= CHOICE): the one home of these bytes in the
+# decoder and in the development tools' encoders.
+NULL_DATA = 0x00
+ARRAY = 0x01
+STRUCTURE = 0x02
+BOOLEAN = 0x03
+BIT_STRING = 0x04
+DOUBLE_LONG = 0x05
+DOUBLE_LONG_UNSIGNED = 0x06
+OCTET_STRING = 0x09
+VISIBLE_STRING = 0x0A
+UTF8_STRING = 0x0C
+BCD = 0x0D
+INTEGER = 0x0F
+LONG = 0x10
+UNSIGNED = 0x11
+LONG_UNSIGNED = 0x12
+COMPACT_ARRAY = 0x13
+LONG64 = 0x14
+LONG64_UNSIGNED = 0x15
+ENUM = 0x16
+FLOAT32 = 0x17
+FLOAT64 = 0x18
+DATE_TIME = 0x19
+DATE = 0x1A
+TIME = 0x1B
+
 # Sizes of the fixed-length A-XDR types, by tag.
 _FIXED_SIZES = {
-    0x00: 0,
-    0x03: 1,
-    0x05: 4,
-    0x06: 4,
-    0x0D: 1,
-    0x0F: 1,
-    0x10: 2,
-    0x11: 1,
-    0x12: 2,
-    0x14: 8,
-    0x15: 8,
-    0x16: 1,
-    0x17: 4,
-    0x18: 8,
-    0x19: 12,
-    0x1A: 5,
-    0x1B: 4,
+    NULL_DATA: 0,
+    BOOLEAN: 1,
+    DOUBLE_LONG: 4,
+    DOUBLE_LONG_UNSIGNED: 4,
+    BCD: 1,
+    INTEGER: 1,
+    LONG: 2,
+    UNSIGNED: 1,
+    LONG_UNSIGNED: 2,
+    LONG64: 8,
+    LONG64_UNSIGNED: 8,
+    ENUM: 1,
+    FLOAT32: 4,
+    FLOAT64: 8,
+    DATE_TIME: 12,
+    DATE: 5,
+    TIME: 4,
 }
-_LENGTH_PREFIXED = frozenset((0x09, 0x0A, 0x0C))
-_CONTAINERS = frozenset((0x01, 0x02))
-_BIT_STRING = 0x04
+LENGTH_PREFIXED = frozenset((OCTET_STRING, VISIBLE_STRING, UTF8_STRING))
+CONTAINERS = frozenset((ARRAY, STRUCTURE))
 # Deeper nesting than this is never real COSEM data; the bound keeps the walk cheap on garbage.
-_MAX_DEPTH = 16
+MAX_DEPTH = 16
 
 
 def fixed_size(tag: int) -> int | None:
@@ -104,7 +130,7 @@ def value_end(data: bytes | bytearray, start: int) -> int:
             if index > size:
                 raise NeedMoreDataError
             continue
-        if tag in _LENGTH_PREFIXED or tag in _CONTAINERS or tag == _BIT_STRING:
+        if tag in LENGTH_PREFIXED or tag in CONTAINERS or tag == BIT_STRING:
             if index >= size:
                 raise NeedMoreDataError
             first = data[index]
@@ -118,13 +144,13 @@ def value_end(data: bytes | bytearray, start: int) -> int:
                     raise NeedMoreDataError
                 count = int.from_bytes(data[index + 1 : index + 1 + width], "big")
                 index += 1 + width
-            if tag in _CONTAINERS:
-                if len(stack) >= _MAX_DEPTH:
+            if tag in CONTAINERS:
+                if len(stack) >= MAX_DEPTH:
                     raise AxdrError("nesting too deep")
                 stack.append(pending)
                 pending = count
                 continue
-            index += (count + 7) // 8 if tag == _BIT_STRING else count
+            index += (count + 7) // 8 if tag == BIT_STRING else count
             if index > size:
                 raise NeedMoreDataError
             continue

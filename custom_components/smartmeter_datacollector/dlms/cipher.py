@@ -24,6 +24,7 @@ CIPHERED_TAGS = frozenset((GLO_CIPHERING, DED_CIPHERING))
 
 AUTHENTICATED = 0x10
 ENCRYPTED = 0x20
+COMPRESSED = 0x80
 TAG_LENGTH = 12
 SYSTEM_TITLE_LENGTH = 8
 
@@ -91,7 +92,7 @@ def decrypt(
     encryption key), so the caller must validate the plaintext structurally.
     """
     security_control = ciphered.security_control
-    if security_control & 0x80 or not security_control & ENCRYPTED:
+    if security_control & COMPRESSED or not security_control & ENCRYPTED:
         return None, CipherError.UNSUPPORTED
     if key is None:
         return None, CipherError.KEY_REQUIRED

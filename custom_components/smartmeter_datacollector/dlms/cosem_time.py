@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone, tzinfo
 
 DATE_TIME_LENGTH = 12
-_UNSPECIFIED_DEVIATION = -0x8000
-_DST_ACTIVE = 0x80
+UNSPECIFIED_DEVIATION = -0x8000
+DST_ACTIVE = 0x80
 
 
 def parse_date_time(raw: bytes | bytearray, local_zone: tzinfo | None = None) -> datetime | None:
@@ -32,12 +32,12 @@ def parse_date_time(raw: bytes | bytearray, local_zone: tzinfo | None = None) ->
         naive = datetime(year, month, day, hour, minute, second, hundredths * 10000)  # noqa: DTZ001
     except ValueError:
         return None
-    if deviation == _UNSPECIFIED_DEVIATION:
+    if deviation == UNSPECIFIED_DEVIATION:
         if local_zone is None:
             return naive
         # In the repeated autumn hour the DST flag says which of the two instants is meant.
         status = raw[11]
-        fold = 1 if status != 0xFF and not status & _DST_ACTIVE else 0
+        fold = 1 if status != 0xFF and not status & DST_ACTIVE else 0
         return naive.replace(tzinfo=local_zone, fold=fold)
     if not -720 <= deviation <= 840:
         return None

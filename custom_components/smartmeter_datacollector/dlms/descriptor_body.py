@@ -10,9 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from .axdr import AxdrError, NeedMoreDataError, decode_value, value_end
+from .axdr import ARRAY, STRUCTURE, AxdrError, NeedMoreDataError, decode_value, value_end
 
-_STRUCTURE, _ARRAY = 0x02, 0x01
 _DESCRIPTOR_LENGTH = 9  # class id (2) + OBIS (6) + attribute id (1)
 
 
@@ -32,17 +31,17 @@ def _need(buf: bytes | bytearray, index: int) -> None:
 def descriptor_body_end(buf: bytes | bytearray, start: int) -> int:
     """Where such a body ends; NeedMoreDataError / AxdrError as for `value_end`."""
     _need(buf, start + 2)
-    if buf[start] != _STRUCTURE or buf[start + 1] != 2:
+    if buf[start] != STRUCTURE or buf[start + 1] != 2:
         raise AxdrError("not a descriptor body")
     index = value_end(buf, start + 2)
     _need(buf, index + 2)
-    if buf[index] != _ARRAY or buf[index + 1] >= 0x80:
+    if buf[index] != ARRAY or buf[index + 1] >= 0x80:
         raise AxdrError("not a descriptor body")
     count = buf[index + 1]
     index += 2
     for _ in range(count):
         _need(buf, index + 2 + _DESCRIPTOR_LENGTH)
-        if buf[index] != _STRUCTURE or buf[index + 1] != 2:
+        if buf[index] != STRUCTURE or buf[index + 1] != 2:
             raise AxdrError("not a descriptor entry")
         index = value_end(buf, index + 2 + _DESCRIPTOR_LENGTH)
     return index

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .axdr import AxdrError, NeedMoreDataError, fixed_size
-
-OCTET_STRING = 0x09
-_LENGTH_PREFIXED = frozenset((0x09, 0x0A, 0x0C))
-_CONTAINERS = frozenset((0x01, 0x02))
-_BIT_STRING = 0x04
-_MAX_DEPTH = 16
+from .axdr import (
+    BIT_STRING,
+    CONTAINERS,
+    LENGTH_PREFIXED,
+    MAX_DEPTH,
+    # Explicitly re-exported: fast_path imports it from here (until it takes it from axdr).
+    OCTET_STRING as OCTET_STRING,  # noqa: PLC0414
+    AxdrError,
+    NeedMoreDataError,
+    fixed_size,
+)
 
 
 class Leaf(NamedTuple):
@@ -62,16 +66,16 @@ def leaves(data: bytes, start: int) -> tuple[list[Leaf], int]:
         if fixed is not None:
             found.append(Leaf(tag, index, fixed))
             index += fixed
-        elif tag in _CONTAINERS:
+        elif tag in CONTAINERS:
             count, index = _length(data, index)
-            if len(stack) >= _MAX_DEPTH:
+            if len(stack) >= MAX_DEPTH:
                 raise AxdrError("nesting too deep")
             stack.append(pending)
             pending = count
             continue
-        elif tag in _LENGTH_PREFIXED or tag == _BIT_STRING:
+        elif tag in LENGTH_PREFIXED or tag == BIT_STRING:
             count, index = _length(data, index)
-            content = (count + 7) // 8 if tag == _BIT_STRING else count
+            content = (count + 7) // 8 if tag == BIT_STRING else count
             found.append(Leaf(tag, index, content))
             index += content
         else:
