@@ -1,4 +1,4 @@
-"""`python -m smartmeter_devtools`: decode, bench, simulate."""
+"""`python -m smartmeter_devtools`: decode, bench, simulate, fuzz."""
 
 from __future__ import annotations
 

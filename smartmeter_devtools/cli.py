@@ -1,8 +1,10 @@
-"""The development command line: `decode` (the decoder's own), `bench` and `simulate`."""
+"""The development command line: `decode` (the decoder's own), `bench`, `simulate` and `fuzz`."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
+import sys
 from typing import TYPE_CHECKING
 
 from ._decoder import add_decode_parser
@@ -14,10 +16,16 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 
+def _prog() -> str:
+    """The command as the user typed it: the console script's name, or `python -m ...`."""
+    name = Path(sys.argv[0]).name
+    return "python -m smartmeter_devtools" if name in {"__main__.py", ""} else name
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every development subcommand registered."""
     parser = argparse.ArgumentParser(
-        prog="python -m smartmeter_devtools",
+        prog=_prog(),
         description="Decode, benchmark and simulate DLMS/COSEM smart meter push data.",
     )
     commands = parser.add_subparsers(dest="command", required=True)

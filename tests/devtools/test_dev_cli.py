@@ -37,8 +37,8 @@ def test_bench_without_captures_exits_2(tmp_path: Path, capsys: pytest.CaptureFi
     assert "no <stem>.hex" in capsys.readouterr().err
 
 
-def test_dev_module_decodes_simulates_and_benches() -> None:
-    """`python -m smartmeter_devtools` offers decode (the decoder's own), bench and simulate."""
+def test_dev_module_decodes_simulates_benches_and_fuzzes() -> None:
+    """`python -m smartmeter_devtools` offers decode (the decoder's own), bench, simulate, fuzz."""
     result = subprocess.run(
         [sys.executable, "-m", "smartmeter_devtools", "--help"],
         capture_output=True,
@@ -46,7 +46,8 @@ def test_dev_module_decodes_simulates_and_benches() -> None:
         cwd=REPO,
         check=True,
     )
-    for command in ("decode", "bench", "simulate"):
+    assert result.stdout.startswith("usage: python -m smartmeter_devtools ")
+    for command in ("decode", "bench", "simulate", "fuzz"):
         assert command in result.stdout
 
 

@@ -139,6 +139,11 @@ def test_installed_decoder_works_without_home_assistant(tmp_path: Path) -> None:
         result = run(*command)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["meter_id"] == meter_id
+    # The console script offers every development command and names itself in its usage.
+    usage = run(str(venv / "bin" / "smartmeter-dlms"), "--help")
+    assert usage.stdout.startswith("usage: smartmeter-dlms [-h] {decode,bench,simulate,fuzz}"), (
+        usage.stderr
+    )
 
 
 def test_decoder_tests_run_without_home_assistant(tmp_path: Path) -> None:
