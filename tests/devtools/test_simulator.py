@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from custom_components.smartmeter_datacollector.dlms import MeterDecoder, Reading
+from custom_components.smartmeter_datacollector.dlms import PROFILES, MeterDecoder, Reading
 from custom_components.smartmeter_datacollector.dlms.capture import load_capture
 from smartmeter_devtools.framing_encode import iec62056_21_block
 from smartmeter_devtools.load_model import Household
@@ -449,3 +449,27 @@ def test_the_module_cli_simulates_until_sigint(tmp_path):
     assert process.returncode == 0
     assert b"stopped after" in stderr
     assert not link.exists()
+
+
+def _set_speed(fd: int, rate: int) -> None:
+    attrs = termios.tcgetattr(fd)
+    attrs[4] = attrs[5] = getattr(termios, f"B{rate}")
+    termios.tcsetattr(fd, termios.TCSANOW, attrs)
+
+
+def test_a_reader_at_the_wrong_speed_hears_noise_until_it_matches(tmp_path):
+    # --line-check: what a real UART does at a wrong baud rate; detection must try the next rate.
+    rate = PROFILES["lge360"].serial.baudrate
+    cfg = config(tmp_path, "lge360", line_baudrate=rate)
+    with running(cfg):
+        reader = PortReader(cfg.link)
+        try:
+            _set_speed(reader.fd, 9600 if rate != 9600 else 2400)
+            noise = reader.read()
+            _set_speed(reader.fd, rate)
+            readings = reader.readings(MeterDecoder("lge360", tz=TZ), 1)
+        finally:
+            reader.close()
+    assert noise
+    assert set(noise) == {0}
+    assert readings
