@@ -33,6 +33,7 @@ from custom_components.smartmeter_datacollector.dlms.gbt import (
     LAST_BLOCK as GBT_LAST_BLOCK,
     STREAMING as GBT_STREAMING,
     TAG as GBT_TAG,
+    is_first_block as gbt_is_first_block,
 )
 from custom_components.smartmeter_datacollector.dlms.hdlc import (
     FLAG as HDLC_FLAG,
@@ -40,6 +41,7 @@ from custom_components.smartmeter_datacollector.dlms.hdlc import (
     LLC_SERVER_TO_CLIENT,
     MAX_FRAME_LENGTH as HDLC_MAX_LENGTH,
     SEGMENTED as HDLC_SEGMENTED,
+    frame_length as hdlc_frame_length,
 )
 from custom_components.smartmeter_datacollector.dlms.iec62056_21 import bcc as iec_bcc
 from custom_components.smartmeter_datacollector.dlms.iec_readout import ACK, ETX, NAK, SOH, STX
@@ -89,6 +91,8 @@ __all__ = [
     "body_start",
     "crc16_x25",
     "encode_length",
+    "gbt_is_first_block",
+    "hdlc_frame_length",
     "iec_bcc",
     "load_capture",
     "parse_key",

@@ -13,6 +13,8 @@ from ._decoder import (
     MBUS_CI_FINAL,
     MBUS_START,
     STX,
+    gbt_is_first_block,
+    hdlc_frame_length,
 )
 from .framing_encode import iec62056_21_readout
 
@@ -44,10 +46,10 @@ def split_messages(data: bytes) -> list[bytes]:
             and pos + 2 < len(data)
             and data[pos + 1] >> 4 == HDLC_FORMAT_TYPE_3
         ):
-            end = pos + 2 + (((data[pos + 1] & 0x07) << 8) | data[pos + 2])
+            end = pos + 2 + hdlc_frame_length(data, pos)
             info = _hdlc_info(data[pos:end])
             gbt = info[:1] == bytes((GBT_TAG,)) and len(info) >= 4
-            first = gbt and info[2:4] == b"\x00\x01"
+            first = gbt and gbt_is_first_block(info)
             last = not data[pos + 1] & HDLC_SEGMENTED and not (gbt and not info[1] & GBT_LAST_BLOCK)
         elif data[pos] == MBUS_START and pos + 6 < len(data) and data[pos + 1] == data[pos + 2]:
             end = pos + 6 + data[pos + 1]

@@ -13,7 +13,7 @@ catches an HDLC segment lost without trace, since those carry no sequence number
 from __future__ import annotations
 
 from . import hdlc, mbus
-from .gbt import BlockAssembler, BlockOutcome
+from .gbt import BlockAssembler, BlockOutcome, is_first_block
 from .models import DecoderStats
 
 # Segmented HDLC / M-Bus messages: a generous cap on what one message may accumulate.
@@ -137,7 +137,7 @@ class MessageAssembler:
     def gbt_block(self, block: bytes) -> bytes | None:
         """Add a general-block-transfer block; returns the joined APDU after the last block."""
         # Block number 1 opens a message (a partial one before it is dropped by the assembler).
-        self._new_message = self._new_message or block[2:4] == b"\x00\x01"
+        self._new_message = self._new_message or is_first_block(block)
         outcome, message = self._blocks.add(block)
         if outcome is BlockOutcome.DROPPED or (
             outcome is BlockOutcome.IGNORED and not self._skipping_blocks

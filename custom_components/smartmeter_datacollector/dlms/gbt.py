@@ -16,6 +16,8 @@ TAG = 0xE0
 # Block control (Green Book, general-block-transfer): bit 7 last block, bit 6 streaming.
 LAST_BLOCK = 0x80
 STREAMING = 0x40
+# Block number (2 bytes after tag and control) of the block that opens a message.
+_FIRST_BLOCK_NUMBER = (1).to_bytes(2, "big")
 # One message never needs more: E570 pushes are ~500 bytes; a cap keeps garbage from growing memory.
 MAX_MESSAGE_BYTES = 16384
 
@@ -27,6 +29,11 @@ class BlockOutcome(Enum):
     COMPLETE = "complete"
     IGNORED = "ignored"  # block > 1 with no message open: nothing to drop
     DROPPED = "dropped"  # sequence broken, malformed or oversized: the open message is gone
+
+
+def is_first_block(block: bytes) -> bool:
+    """Whether a block is number 1, the one that opens a message."""
+    return block[2:4] == _FIRST_BLOCK_NUMBER
 
 
 @dataclass(slots=True)

@@ -37,6 +37,14 @@ class HdlcFrame:
     raw: bytes
 
 
+def frame_length(buf: bytes | bytearray, start: int) -> int:
+    """The frame length field (11 bits after the format type and S bit, IEC 62056-46 6.4.1).
+
+    `start` is the opening flag; the caller makes sure the two format bytes are there.
+    """
+    return ((buf[start + 1] & 0x07) << 8) | buf[start + 2]
+
+
 def _address_end(buf: bytes | bytearray, start: int, end: int) -> int:
     """Index after an HDLC address (LSB 1 marks its last byte), or -1 when malformed."""
     for offset in range(_MAX_ADDRESS_BYTES):
@@ -61,7 +69,7 @@ def parse_frame(buf: bytes | bytearray, start: int) -> tuple[FrameStatus, HdlcFr
     format_high = buf[start + 1]
     if format_high >> 4 != FORMAT_TYPE_3:
         return FrameStatus.NOT_A_FRAME, None, start
-    length = ((format_high & 0x07) << 8) | buf[start + 2]
+    length = frame_length(buf, start)
     if length < _MIN_FRAME_LENGTH:
         return FrameStatus.NOT_A_FRAME, None, start
     closing = start + 1 + length
