@@ -8,15 +8,23 @@ or none, a container body; or a ciphered header with an encrypting security cont
 garbage the stream is hunted for a start, and a candidate found that way must also be confirmed
 by the next APDU starting right after it (or by the line going quiet there), so a 0x0F inside a
 value is not taken for a message.
+
+An APDU's own structure can end early (a count or length hit by noise) or run on into the next
+message (a message cut short). So even at a known start, an APDU is taken only when what follows
+confirms its end: the next APDU's start, a quiet line, or, when neither is there, its content
+vouching for itself (`Vouch`: a learned push-list skeleton it matches, or a verified GCM tag).
+One that holds a whole other notification inside it ran on into that one and is never taken.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .apdu import DATA_NOTIFICATION, notification_end
-from .axdr import AxdrError, NeedMoreDataError
-from .cipher import CIPHERED_TAGS
+from .axdr import CONTAINERS, OCTET_STRING, AxdrError, NeedMoreDataError
+from .cipher import CIPHERED_TAGS, COMPRESSED, ENCRYPTED
 from .cosem_time import DATE_TIME_LENGTH, parse_date_time
-from .framing import FrameStatus
+from .framing import FrameStatus, Shape
 from .lengths import read_length
 
 TAGS = frozenset((DATA_NOTIFICATION, *CIPHERED_TAGS))
@@ -26,12 +34,15 @@ _MAX_STRAY_BYTES = 2
 _STRAY_BYTES = frozenset((0x00, 0xFF))
 # A bare APDU is never longer than this; waiting for more would let garbage grow the buffer.
 MAX_LENGTH = 8192
-_OCTET_STRING = 0x09
-_CONTAINERS = (0x01, 0x02)
 # Green Book long-invoke-id-and-priority: bits 24-27 are reserved (zero on every meter seen).
 _RESERVED_INVOKE_BITS = 0x0F
 _SYSTEM_TITLE_END = 10  # tag, 0x08, 8-byte system title
-_ENCRYPTED, _COMPRESSED = 0x20, 0x80
+# A genuine push holds no plausible notification header of its own; past this many candidates
+# inside one APDU, it is taken for a run of spliced messages (bounds the work per APDU).
+_MAX_INNER_HEADERS = 4
+
+Vouch = Callable[[bytes], Shape]
+"""What an APDU's content shows about its end (step 3's knowledge of the meter)."""
 
 
 def _plausible_notification_header(buf: bytes | bytearray, pos: int) -> FrameStatus:
@@ -40,7 +51,7 @@ def _plausible_notification_header(buf: bytes | bytearray, pos: int) -> FrameSta
         return FrameStatus.INCOMPLETE
     if buf[pos + 1] & _RESERVED_INVOKE_BITS:
         return FrameStatus.NOT_A_FRAME
-    if buf[index] == _OCTET_STRING:
+    if buf[index] == OCTET_STRING:
         index += 1
     if buf[index] == 0:
         body = index + 1
@@ -54,7 +65,7 @@ def _plausible_notification_header(buf: bytes | bytearray, pos: int) -> FrameSta
         return FrameStatus.NOT_A_FRAME
     if body + 1 >= len(buf):
         return FrameStatus.INCOMPLETE
-    if buf[body] not in _CONTAINERS or buf[body + 1] == 0:
+    if buf[body] not in CONTAINERS or buf[body + 1] == 0:
         return FrameStatus.NOT_A_FRAME
     return FrameStatus.FRAME
 
@@ -72,7 +83,7 @@ def _ciphered_end(buf: bytes | bytearray, pos: int) -> tuple[FrameStatus, int]:
         return FrameStatus.NOT_A_FRAME, pos
     if start < len(buf):
         security_control = buf[start]
-        if security_control & _COMPRESSED or not security_control & _ENCRYPTED:
+        if security_control & COMPRESSED or not security_control & ENCRYPTED:
             return FrameStatus.NOT_A_FRAME, pos
     end = start + length
     if end > len(buf):
@@ -81,14 +92,51 @@ def _ciphered_end(buf: bytes | bytearray, pos: int) -> tuple[FrameStatus, int]:
 
 
 def probe(
-    buf: bytes | bytearray, pos: int, *, strict: bool, at_gap: bool
+    buf: bytes | bytearray,
+    pos: int,
+    *,
+    strict: bool,
+    at_gap: bool,
+    vouch: Vouch | None = None,
 ) -> tuple[FrameStatus, int]:
     """Look for a bare APDU at `pos`: its status and end (for INCOMPLETE: the length needed).
 
     Every candidate needs a plausible header. `strict` is for a position found by hunting
     rather than known to start an APDU: such a candidate also needs the next APDU to start right
     after it, or `at_gap` (the line went quiet after the buffered bytes) to confirm its end.
+    At a known start, `vouch` may confirm the end when other bytes follow.
     """
+    status, end = _probe(buf, pos, strict=strict, at_gap=at_gap, vouch=vouch)
+    if status is FrameStatus.FRAME and buf[pos] == DATA_NOTIFICATION and _spliced(buf, pos, end):
+        return FrameStatus.NOT_A_FRAME, pos
+    return status, end
+
+
+def _spliced(buf: bytes | bytearray, pos: int, end: int) -> bool:
+    """Whether a whole other notification lies inside [pos + 1, end).
+
+    Then this APDU was cut short and its structure ran on through the next message (a hit
+    length or count can make it end exactly where that one does): its values are not its own.
+    """
+    headers = 0
+    index = buf.find(DATA_NOTIFICATION, pos + 1, end)
+    while index != -1:
+        if _plausible_notification_header(buf, index) is FrameStatus.FRAME:
+            headers += 1
+            if headers > _MAX_INNER_HEADERS:
+                return True
+            try:
+                if notification_end(bytes(buf[index:end]), 0) <= end - index:
+                    return True
+            except (NeedMoreDataError, AxdrError):
+                pass
+        index = buf.find(DATA_NOTIFICATION, index + 1, end)
+    return False
+
+
+def _probe(
+    buf: bytes | bytearray, pos: int, *, strict: bool, at_gap: bool, vouch: Vouch | None
+) -> tuple[FrameStatus, int]:
     tag = buf[pos]
     if tag == DATA_NOTIFICATION:
         header = _plausible_notification_header(buf, pos)
@@ -112,7 +160,15 @@ def probe(
     else:
         return FrameStatus.NOT_A_FRAME, pos
     if end == len(buf):
-        if strict and not at_gap:
+        if at_gap:
+            return status, end
+        if strict:
+            return FrameStatus.INCOMPLETE, end + 1
+        # A known start, nothing after it yet. Taking it now must agree with what the bytes
+        # still to come would decide (chunking must not matter): a learned skeleton vouches for
+        # it either way; a shape unlike every learned one waits for its successor or a gap.
+        # With nothing learned yet (a fresh decoder fed one whole push) it is taken as it is.
+        if vouch is not None and vouch(bytes(buf[pos:end])) is Shape.FOREIGN:
             return FrameStatus.INCOMPLETE, end + 1
         return status, end
     # The next APDU must start right after this one, give or take a stray byte or two (an idle
@@ -135,6 +191,10 @@ def probe(
             return FrameStatus.INCOMPLETE, len(buf) + 1
     if len(buf) <= end + _MAX_STRAY_BYTES and all(b in _STRAY_BYTES for b in buf[end:]):
         return (status, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
+    # Garbage right after an APDU known to start where it did (no quiet line between): only its
+    # content can show that it is whole rather than cut short and completed by the garbage.
+    if not strict and vouch is not None and vouch(bytes(buf[pos:end])) is Shape.WHOLE:
+        return status, end
     return FrameStatus.NOT_A_FRAME, pos
 
 

@@ -29,7 +29,7 @@ from .assembly import MessageAssembler
 from .axdr import AxdrError, NeedMoreDataError
 from .cipher import CIPHERED_TAGS, CipherError, decrypt, parse_ciphered
 from .fast_path import FastPath
-from .framing import FrameStatus, Framing
+from .framing import FrameStatus, Framing, Shape
 from .gbt import TAG as GBT_TAG
 from .iec_readout import ReadoutParser
 from .keys import parse_key
@@ -90,7 +90,7 @@ class MeterDecoder:
         self._idle_gap = idle_gap
         self.stats = DecoderStats()
         self._recent: deque[bytes] = deque(maxlen=_RECENT_FRAMES)
-        self._scanner = FrameScanner(self.stats)
+        self._scanner = FrameScanner(self.stats, self._vouch)
         self._byte_time = byte_time(serial or self.profile.serial)
         self.max_message_age = (
             default_max_message_age(self.profile, serial)
@@ -101,7 +101,10 @@ class MeterDecoder:
         self._readout = (
             ReadoutParser(tz, self.stats) if self.profile.framing is Framing.IEC62056_21 else None
         )
-        self._fast = FastPath(self.profile, tz, self._templates) if fast_path else None
+        # Learned skeletons also tell where a bare APDU ends (`_vouch`), so they are learned and
+        # tried with the fast path off too: both paths must cut the stream alike.
+        self._fast = FastPath(self.profile, tz, self._templates)
+        self._fast_readings = fast_path
         self._readings: list[Reading] = []
         self._last_feed: float | None = None
 
@@ -167,6 +170,25 @@ class MeterDecoder:
             for unit in self._scanner.scan(b"", at_gap=True):
                 self._on_unit(unit)
 
+    def _vouch(self, apdu: bytes) -> Shape:
+        """What a bare APDU's content shows about its end (see `framing.Shape`).
+
+        A verified GCM tag (security control bit 4: authenticated) covers every byte; otherwise the
+        plaintext must match a learned push-list skeleton that ends in skeleton bytes (`fast_path`).
+        """
+        system_title = None
+        if apdu[0] in CIPHERED_TAGS:
+            ciphered = parse_ciphered(apdu)
+            if ciphered is None:
+                return Shape.FOREIGN
+            plaintext, error = decrypt(ciphered, self._key, self._auth_key)
+            if plaintext is None:
+                return Shape.UNKNOWN if error is CipherError.KEY_REQUIRED else Shape.FOREIGN
+            if error is None and ciphered.tag is not None and self._auth_key is not None:
+                return Shape.WHOLE
+            apdu, system_title = plaintext, ciphered.system_title
+        return self._fast.shape(apdu, system_title)
+
     def _internal_error(self, where: str, err: Exception, data: bytes) -> None:
         self.stats.internal_errors += 1
         _LOGGER.debug(
@@ -222,7 +244,11 @@ class MeterDecoder:
         elif tag in CIPHERED_TAGS:
             self._on_ciphered(apdu)
         elif tag == DATA_NOTIFICATION:
-            self._on_notifications(apdu, system_title, try_fast=True)
+            fast = self._fast.decode(apdu, system_title)
+            if fast is not None and self._fast_readings:
+                self._readings.append(fast)
+            else:
+                self._on_notifications(apdu, system_title, learn=fast is None)
         else:
             # get/set/action services, event-notification, general-ciphering: not a push reading.
             self.stats.unknown_layouts += 1
@@ -243,7 +269,7 @@ class MeterDecoder:
         # With a verified tag the plaintext is authentic whatever it holds; without one, only a
         # well-formed data-notification shows that the key was right. A learned skeleton is one.
         authenticated = error is None and ciphered.tag is not None and self._auth_key is not None
-        fast = None if self._fast is None else self._fast.decode(plaintext, ciphered.system_title)
+        fast = self._fast.decode(plaintext, ciphered.system_title)
         well_formed = fast is not None or _is_valid_notification(plaintext)
         if error is CipherError.AUTH_FAILED or not (authenticated or well_formed):
             # A failed tag with a well-formed plaintext means only the authentication key is wrong.
@@ -253,26 +279,21 @@ class MeterDecoder:
                 self.stats.decrypt_errors += 1
             self.stats.dropped_messages += 1
             return
-        if fast is not None:
+        if fast is not None and self._fast_readings:
             self._readings.append(fast)
         elif well_formed:
-            self._on_notifications(plaintext, ciphered.system_title, try_fast=False)
+            self._on_notifications(plaintext, ciphered.system_title, learn=fast is None)
         else:
             self.stats.unknown_layouts += 1
 
-    def _on_notifications(self, apdu: bytes, system_title: bytes | None, *, try_fast: bool) -> None:
+    def _on_notifications(self, apdu: bytes, system_title: bytes | None, *, learn: bool) -> None:
         """All notifications of one APDU, or none: they must fill it exactly.
 
         Some E450 firmware puts several LLC+APDU units into one frame. A unit that does not
         parse, or bytes left over, mean the message was not assembled as sent (an HDLC segment
-        lost without trace): then nothing of it is trusted.
+        lost without trace): then nothing of it is trusted. `learn`: the APDU matched no
+        learned skeleton, so its own may be learned.
         """
-        fast = self._fast
-        if fast is not None and try_fast:
-            reading = fast.decode(apdu, system_title)
-            if reading is not None:
-                self._readings.append(reading)
-                return
         start = end = 0
         readings: list[Reading] = []
         while start < len(apdu):
@@ -293,9 +314,9 @@ class MeterDecoder:
             for header in hdlc.LLC_HEADERS:
                 if apdu.startswith(header, start):
                     start += len(header)
-        if fast is not None and len(readings) == 1 and end == len(apdu):
+        if learn and len(readings) == 1 and end == len(apdu):
             # One notification filling the APDU: its skeleton may repeat in the next message.
-            fast.learn(apdu, system_title, readings[0])
+            self._fast.learn(apdu, system_title, readings[0])
         self._readings.extend(readings)
 
 

@@ -25,6 +25,7 @@ from .apdu import DATA_NOTIFICATION, body_start
 from .axdr import AxdrError, NeedMoreDataError, decode_value
 from .cosem_time import DATE_TIME_LENGTH, parse_date_time
 from .entries import Entry, Layout
+from .framing import Shape
 from .layouts import interpret_body
 from .models import Measurement, PositionalTemplate, Profile, Reading
 from .obis import format_obis
@@ -45,6 +46,8 @@ _NUMBER_FORMATS = {
 }
 _INVOKE_ID = slice(1, 5)
 _MAX_TEMPLATES = 4
+# Skeleton bytes at the end of a template that let it vouch where an APDU ends (see shape).
+_VOUCHING_TAIL = 4
 _MAX_BACKOFF = 64
 # Markers: far beyond any value a meter sends, so a marker in the output came from its leaf.
 _INT_MARK = 1 << 200
@@ -160,6 +163,16 @@ class Template:
         self.manufacturer = reference.manufacturer
         self.system_title = system_title
         self.title_hex = reference.system_title
+
+    @property
+    def skeleton_tail(self) -> bool:
+        """Whether the APDU's last bytes are skeleton (tags, OBIS codes, scaler-units), not values.
+
+        A message cut short inside a value and completed by foreign bytes matches such a
+        template only if those bytes repeat the skeleton tail exactly (1 in 2^32 for random ones).
+        """
+        tail = (1 << (8 * _VOUCHING_TAIL)) - 1
+        return self.length >= _VOUCHING_TAIL and self.mask & tail == tail
 
     def matches(self, apdu: bytes, system_title: bytes | None) -> bool:
         """Whether every skeleton byte equals the learned one (exact, whatever the values)."""
@@ -432,6 +445,22 @@ class FastPath:
                     self._unproven = False
                 return reading
         return None
+
+    def shape(self, apdu: bytes, system_title: bytes | None) -> Shape:
+        """What the learned skeletons say about a bare APDU's end (see `framing.Shape`).
+
+        A match of a template whose last bytes are skeleton means the message was not cut
+        short and completed by other bytes.
+        """
+        if not self._templates:
+            return Shape.UNKNOWN
+        found = Shape.FOREIGN
+        for template in self._templates:
+            if template.matches(apdu, system_title):
+                if template.skeleton_tail:
+                    return Shape.WHOLE
+                found = Shape.KNOWN
+        return found
 
     def learn(self, apdu: bytes, system_title: bytes | None, reading: Reading) -> None:
         """Learn from a message the full path decoded, unless recent learning did not pay."""

@@ -25,3 +25,12 @@ class FrameStatus(Enum):
     INCOMPLETE = "incomplete"  # plausible start, more bytes needed
     NOT_A_FRAME = "not_a_frame"  # wrong type, length or closing byte: resynchronise
     BAD_CHECKSUM = "bad_checksum"  # structure fits, a check sequence does not
+
+
+class Shape(Enum):
+    """What a bare APDU's content says about where it ends (it has no delimiter or check)."""
+
+    UNKNOWN = "unknown"  # nothing learned about this meter's messages yet
+    FOREIGN = "foreign"  # unlike every push-list skeleton learned from this meter
+    KNOWN = "known"  # a learned skeleton, ending in a value (a cut value cannot be told)
+    WHOLE = "whole"  # a learned skeleton ending in skeleton bytes, or a verified GCM tag

@@ -32,9 +32,13 @@ _MAX_PENDING = 256
 class FrameScanner:
     """Holds the bytes of unfinished frames and cuts finished ones out of the stream."""
 
-    def __init__(self, stats: DecoderStats) -> None:
-        """Start at the beginning of a stream, where a bare APDU may start."""
+    def __init__(self, stats: DecoderStats, vouch: bare_apdu.Vouch | None = None) -> None:
+        """Start at the beginning of a stream, where a bare APDU may start.
+
+        `vouch`: step 3's judgement of whether a bare APDU's content shows it is whole.
+        """
         self._stats = stats
+        self._vouch = vouch
         self._buffer = bytearray()
         self._offset = 0  # stream position of self._buffer[0]
         # Until a transport frame is seen, the stream may carry bare APDUs; afterwards never.
@@ -131,7 +135,7 @@ class FrameScanner:
             return mbus.parse_frame(buf, pos)
         if self._raw_mode and byte in bare_apdu.TAGS:
             strict = self._raw_boundary != self._offset + pos
-            status, end = bare_apdu.probe(buf, pos, strict=strict, at_gap=at_gap)
+            status, end = bare_apdu.probe(buf, pos, strict=strict, at_gap=at_gap, vouch=self._vouch)
             if status is not FrameStatus.FRAME:
                 return status, None, end
             if self._holds_frame(pos + 1, end):
