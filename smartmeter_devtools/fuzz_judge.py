@@ -11,7 +11,10 @@ Rules (the module docstring of `fuzz` states them for users):
   framings that cannot know where a message starts or ends (bare APDU, IEC 62056-21 text) they
   may come one message late (by the end of the next unit, or by the first byte after the line
   next went quiet, whichever is later), and the first intact message right after a mutant may be
-  missed; the one after it may not.
+  missed; the one after it may not;
+- a bare APDU without a GCM tag that ends in a number may be missed when a mutant follows it with
+  no quiet line between (counted as "cut off"): with no delimiter and no check, it cannot be told
+  from one cut short inside that number whose structure the garbage completed.
 """
 
 from __future__ import annotations
@@ -25,18 +28,28 @@ import time
 from typing import Any
 
 from ._decoder import (
+    DATA_NOTIFICATION,
     ETX,
     HDLC_FLAG,
     HDLC_FORMAT_TYPE_3,
     MBUS_START,
     MBUS_STOP,
     STX,
+    axdr_leaves,
+    body_start,
     crc16_x25,
     iec_bcc,
 )
 from .fuzz_corpus import Stream
 from .fuzz_findings import Findings
-from .fuzz_guard import ReadingKey, bounded_feed, fresh_feed, new_decoder, reading_key
+from .fuzz_guard import (
+    GC_CLOCK,
+    ReadingKey,
+    bounded_feed,
+    fresh_feed,
+    new_decoder,
+    reading_key,
+)
 from .fuzz_mutate import Mutant, mutate
 
 SLOW_FEED_S = 0.050
@@ -50,6 +63,24 @@ _GAP_SHARE = 0.1
 # (a noise burst just before a push, a meter that resends at once).
 _BACK_TO_BACK = 0.3
 _TAIL = 32768  # bytes kept for judging readings stitched from genuine frames
+# A-XDR numbers that can be a reading's value and their sizes (IEC 62056-6-2: double-long
+# (-unsigned), long, unsigned, long-unsigned, long64(-unsigned), float32, float64); enums and
+# integer8 scalers are not.
+_VALUE_SIZES = {0x05: 4, 0x06: 4, 0x10: 2, 0x11: 1, 0x12: 2, 0x14: 8, 0x15: 8, 0x17: 4, 0x18: 8}
+
+
+def ends_in_value(apdu: bytes | None) -> bool:
+    """Whether a plaintext data-notification's last A-XDR leaf is a number a reading may take."""
+    if not apdu or apdu[0] != DATA_NOTIFICATION:
+        return False
+    try:
+        found, end = axdr_leaves(apdu, body_start(apdu, 0)[0])
+    except Exception:  # noqa: BLE001  (a descriptor body is no plain A-XDR value: see below)
+        # Sagemcom's untagged descriptors: the body still ends in its last tagged value.
+        return any(
+            len(apdu) > size and apdu[-size - 1] == tag for tag, size in _VALUE_SIZES.items()
+        )
+    return end == len(apdu) and bool(found) and found[-1].tag in _VALUE_SIZES
 
 
 def decode_alone(stream: Stream, data: bytes) -> list[ReadingKey]:
@@ -105,6 +136,8 @@ class _Expectation:
     late_ok: bool = False
     next_end: int | None = None
     quiet_at: int | None = None
+    # A mutant followed at once, and nothing shows where this message ends (see the docstring).
+    cut_off: bool = False
 
 
 @dataclass(slots=True)
@@ -128,8 +161,10 @@ class Tally:
     exceptions: Counter[str] = field(default_factory=Counter)
     slow_feeds: int = 0
     worst_feed_ms: float = 0.0
+    gc_in_feeds_ms: float = 0.0  # the longest collection inside a feed (not counted above)
     lost: Counter[str] = field(default_factory=Counter)  # by framing
     allowed_late: Counter[str] = field(default_factory=Counter)
+    cut_off: Counter[str] = field(default_factory=Counter)  # allowed: see the module docstring
     wrong: Counter[str] = field(default_factory=Counter)  # by the mutant class nearest before it
     vouched_readings: Counter[str] = field(default_factory=Counter)
     source_readings: Counter[str] = field(default_factory=Counter)
@@ -139,7 +174,7 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         """Add another tally's figures to this one."""
-        for name in ("mutants", "exceptions", "lost", "allowed_late", "wrong"):
+        for name in ("mutants", "exceptions", "lost", "allowed_late", "cut_off", "wrong"):
             getattr(self, name).update(getattr(other, name))
         self.vouched_readings.update(other.vouched_readings)
         self.source_readings.update(other.source_readings)
@@ -149,6 +184,7 @@ class Tally:
         self.bytes_fed += other.bytes_fed
         self.slow_feeds += other.slow_feeds
         self.worst_feed_ms = max(self.worst_feed_ms, other.worst_feed_ms)
+        self.gc_in_feeds_ms = max(self.gc_in_feeds_ms, other.gc_in_feeds_ms)
         self.noise_recovered += other.noise_recovered
         self.stitched_readings += other.stitched_readings
         self.findings += other.findings
@@ -175,6 +211,13 @@ class StreamRunner:
         self.sink = sink
         self.decoder = new_decoder(stream)
         self.expected = [decode_alone(stream, m.data) for m in stream.messages]
+        # Messages whose end only their unchecked structure shows, ending in a number.
+        self.cuttable = [
+            stream.framing == "apdu"
+            and stream.auth_key is None
+            and ends_in_value(m.data if stream.key is None else m.apdu)
+            for m in stream.messages
+        ]
         self.intact_keys = {key for keys in self.expected for key in keys}
         self.position = 0
         self.pending: deque[_Expectation] = deque()
@@ -218,6 +261,10 @@ class StreamRunner:
             else:
                 mutant = mutate(self.rng, self.stream)
                 unit = mutant.data
+                if start not in pauses:
+                    for expectation in self.pending:
+                        if expectation.end == start and self.cuttable[expectation.message]:
+                            expectation.cut_off = True
                 self.tally.mutants[mutant.kind] += 1
                 self.recent.append(_SentMutant(mutant, start, start + len(unit)))
                 self.previous_mutant = True
@@ -280,13 +327,16 @@ class StreamRunner:
 
     def _feed(self, chunk: bytes) -> None:
         self.clock += len(chunk) * self.byte_time
-        began = time.thread_time()
+        began, collected = time.thread_time(), GC_CLOCK.spent
         try:
             readings = bounded_feed(self.decoder, chunk, self.clock if self.timed else None)
         except (Exception, MemoryError, RecursionError) as err:  # noqa: BLE001  (under test)
             self._exception(err, chunk, "feed")
             readings = []
-        spent = time.thread_time() - began
+        # A garbage collection that fell into this feed walked the whole process (GcClock).
+        pause = GC_CLOCK.spent - collected
+        spent = time.thread_time() - began - pause
+        self.tally.gc_in_feeds_ms = max(self.tally.gc_in_feeds_ms, pause * 1000)
         self.feed_log.append(
             (self.position, len(chunk), self.clock if self.timed else None, self._gap_before)
         )
@@ -314,12 +364,17 @@ class StreamRunner:
         self.pending.clear()
 
     def _judge(self, key: ReadingKey) -> None:
-        for expectation in self.pending:
-            if expectation.end <= self.position and expectation.remaining[key] > 0:
-                expectation.remaining[key] -= 1
-                if not +expectation.remaining:
-                    self.pending.remove(expectation)
-                return
+        owed = [e for e in self.pending if e.end <= self.position and e.remaining[key] > 0]
+        if owed:
+            # Equal readings (a one-message capture repeated) cannot say which message they
+            # came from: credit the oldest message that must not be missed before one that may
+            # (right after a mutant, or cut off by one), else an earlier missed message that was
+            # allowed to be missed would take the reading and make a later one look lost.
+            expectation = next((e for e in owed if not (e.lenient or e.cut_off)), owed[0])
+            expectation.remaining[key] -= 1
+            if not +expectation.remaining:
+                self.pending.remove(expectation)
+            return
         arrived = self.arrived_mutants()
         for sent in reversed(arrived):
             if any(key in self.expected[i] for i in sent.mutant.sources):
@@ -372,6 +427,8 @@ class StreamRunner:
             self.pending.popleft()
             if expectation.lenient:
                 self.tally.allowed_late[self.stream.framing] += 1
+            elif expectation.cut_off:
+                self.tally.cut_off[self.stream.framing] += 1
             else:
                 self.tally.lost[self.stream.framing] += 1
                 self.sink.lost(self, expectation)
