@@ -16,7 +16,7 @@ import time
 import tracemalloc
 from typing import Any
 
-from ._decoder import MeterDecoder
+from ._decoder import MeterDecoder, load_capture
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +42,7 @@ def load_captures(folder: Path) -> list[Capture]:
         captures.append(
             Capture(
                 name=sidecar.stem,
-                data=bytes.fromhex("".join(capture.read_text().split())),
+                data=load_capture(capture),
                 profile=meta["profile"],
                 key=meta.get("key"),
                 auth_key=meta.get("auth_key"),
