@@ -12,6 +12,7 @@ import tty
 from typing import TYPE_CHECKING, Any
 
 from capture_vectors import NO_VECTORS, VECTORS, Capture, load
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -256,6 +257,18 @@ def state_of(hass: HomeAssistant, entity_id: str) -> State:
     state = hass.states.get(entity_id)
     assert state is not None, f"no state for {entity_id}"
     return state
+
+
+def energy_import(hass: HomeAssistant, meter_id: str, key: str = "1-1:1.8.0") -> str:
+    """The state of a meter's energy import total (looked up by its unique id)."""
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{meter_id}_{key}")
+    assert entity_id, f"no sensor for {meter_id} {key}"
+    return state_of(hass, entity_id).state
+
+
+def count_logged(caplog: pytest.LogCaptureFixture, text: str) -> int:
+    """How many log records so far contain text."""
+    return sum(text in record.getMessage() for record in caplog.records)
 
 
 async def setup_entry(hass: HomeAssistant, entry: MockConfigEntry) -> None:

@@ -339,7 +339,7 @@ async def test_reader_that_fails_is_restarted_and_says_why(
     assert diagnostics["connection"]["reader_restarts"] == 1
     assert "injected decoder bug" in diagnostics["connection"]["last_reader_error"]
     # A fresh decoder on a reopened port: the next push reads, without a reload.
-    await rig.wait_for(lambda: coordinator.connected)
+    await rig.wait_for(lambda: coordinator.reader.connected)
     await rig.assert_reads_on()
 
 

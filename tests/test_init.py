@@ -7,12 +7,11 @@ from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.helpers import entity_registry as er
-from meter_helpers import load_vector, mock_entry, push, setup_entry, state_of
+from meter_helpers import energy_import, load_vector, mock_entry, push, setup_entry
 import pytest
 from pytest_homeassistant_custom_component.common import snapshot_platform
 
 from custom_components.smartmeter_datacollector.connection import close_meter_port, open_meter_port
-from custom_components.smartmeter_datacollector.const import DOMAIN
 from custom_components.smartmeter_datacollector.dlms import PROFILES
 from custom_components.smartmeter_datacollector.publish.options_mqtt import CONF_LOG_READINGS
 
@@ -25,12 +24,6 @@ if TYPE_CHECKING:
     from syrupy.assertion import SnapshotAssertion
 
 
-def _energy_state(hass: HomeAssistant, entity_registry: er.EntityRegistry, meter_id: str) -> str:
-    entity_id = entity_registry.async_get_entity_id("sensor", DOMAIN, f"{meter_id}_1-1:1.8.0")
-    assert entity_id
-    return state_of(hass, entity_id).state
-
-
 async def test_setup_reads_the_meter_and_unload_frees_the_port(
     hass: HomeAssistant, pty_port: PtyPort, entity_registry: er.EntityRegistry
 ) -> None:
@@ -39,7 +32,7 @@ async def test_setup_reads_the_meter_and_unload_frees_the_port(
     await setup_entry(hass, entry)
     assert entry.state is ConfigEntryState.LOADED
     await push(hass, entry, pty_port, vector.data)
-    assert float(_energy_state(hass, entity_registry, entry.unique_id)) > 0
+    assert float(energy_import(hass, entry.unique_id)) > 0
 
     assert await hass.config_entries.async_unload(entry.entry_id)
     assert entry.state is ConfigEntryState.NOT_LOADED
@@ -66,15 +59,15 @@ async def test_reload_keeps_sensors_and_reads_again(
     entry = mock_entry(vector, port=pty_port.path)
     await setup_entry(hass, entry)
     await push(hass, entry, pty_port, vector.data)
-    energy = _energy_state(hass, entity_registry, entry.unique_id)
+    energy = energy_import(hass, entry.unique_id)
 
     assert await hass.config_entries.async_reload(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.LOADED
     # The energy total comes back at once (restored), before the meter pushes again.
-    assert _energy_state(hass, entity_registry, entry.unique_id) == energy
+    assert energy_import(hass, entry.unique_id) == energy
     await push(hass, entry, pty_port, vector.data)
-    assert _energy_state(hass, entity_registry, entry.unique_id) == energy
+    assert energy_import(hass, entry.unique_id) == energy
 
 
 async def test_two_meters_at_once(
@@ -92,8 +85,8 @@ async def test_two_meters_at_once(
     await push(hass, first_entry, first_port, first.data)
     await push(hass, second_entry, second_port, second.data)
 
-    first_energy = float(_energy_state(hass, entity_registry, first_entry.unique_id))
-    second_energy = float(_energy_state(hass, entity_registry, second_entry.unique_id))
+    first_energy = float(energy_import(hass, first_entry.unique_id))
+    second_energy = float(energy_import(hass, second_entry.unique_id))
     assert first_energy * 1000 == first.meta["values"]["1-1:1.8.0"]["value"]
     assert second_energy * 1000 == second.meta["values"]["1-1:1.8.0"]["value"]
 

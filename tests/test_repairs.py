@@ -76,11 +76,11 @@ async def _silent_for_ten_minutes(hass: HomeAssistant, entry: MockConfigEntry) -
 
 async def _reconnected(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     """Let the back-off pass until the coordinator has the port open again."""
-    coordinator = entry.runtime_data.coordinator
+    reader = entry.runtime_data.coordinator.reader
     # The watchdog closed the silent port; wait for that before moving the clock on.
-    await settle(hass, lambda: not coordinator.connected)
+    await settle(hass, lambda: not reader.connected)
     async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=61))
-    await settle(hass, lambda: coordinator.connected)
+    await settle(hass, lambda: reader.connected)
 
 
 async def test_silent_meter_raises_an_issue_that_clears_when_data_returns(

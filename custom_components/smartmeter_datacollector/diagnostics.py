@@ -59,17 +59,18 @@ def _profile(profile: Profile) -> dict[str, Any]:
 
 def _runtime(runtime: SmartMeterRuntimeData) -> dict[str, Any]:
     coordinator = runtime.coordinator
+    reader = coordinator.reader
     reading = coordinator.data
     return {
         "connection": {
-            "port": coordinator.display_port,
-            "connected": coordinator.connected,
-            "reconnects": coordinator.reconnects,
-            "last_port_error": coordinator.last_port_error,
-            "reader_restarts": coordinator.reader_restarts,
-            "last_reader_error": coordinator.last_reader_error,
+            "port": reader.display_port,
+            "connected": reader.connected,
+            "reconnects": reader.reconnects,
+            "last_port_error": reader.last_port_error,
+            "reader_restarts": reader.reader_restarts,
+            "last_reader_error": reader.last_reader_error,
             "watchdog_timeout": coordinator.watchdog_timeout,
-            "quiet_gap": coordinator.quiet_gap,
+            "quiet_gap": reader.quiet_gap,
             "last_reading_at": (
                 coordinator.last_reading_at.isoformat() if coordinator.last_reading_at else None
             ),
