@@ -125,6 +125,15 @@ async def test_channel_push_never_renames_the_meter_and_names_the_gas_meter(
     assert entity_registry.async_get(gas_total).device_id == gas.id
     assert float(state_of(hass, gas_total).state) > 0
 
+    # The utility exchanges the gas meter: its device shows the new id, the E450's stays.
+    channel_id = next(item for item in meter.encoder.texts if item.obis == "0-1:96.1.0")
+    meter.encoder.texts[channel_id] = meter.gas_id = "99000001"
+    await push(hass, entry, pty_port, meter.channel_push())
+    gas = device_registry.async_get(gas.id)
+    assert gas is not None
+    assert gas.serial_number == "99000001"
+    assert own.id not in updates
+
 
 async def _submit(hass: HomeAssistant, user_input: dict[str, Any]) -> ConfigFlowResult:
     result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})

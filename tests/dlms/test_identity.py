@@ -6,7 +6,7 @@ from capture_vectors import load, names
 import pytest
 import synthetic
 
-from custom_components.smartmeter_datacollector.dlms import MeterDecoder, Reading
+from custom_components.smartmeter_datacollector.dlms import Measurement, MeterDecoder, Reading
 from custom_components.smartmeter_datacollector.dlms.identity import (
     identities,
     names_only_sub_meters,
@@ -81,3 +81,15 @@ def test_a_channel_id_alone_gives_no_maker() -> None:
     assert reading.manufacturer is None
     assert names_only_sub_meters(reading)
     assert identities(reading).sub_meters == {2: "ELS0012345"}
+
+
+def test_texts_under_other_keys_leave_the_meter_its_id() -> None:
+    """An IEC 62056-21 style key or a list id is no identifier code: the decoder's id stands."""
+    reading = Reading(
+        meter_id="12345678",
+        timestamp=None,
+        values={"C.1.0": Measurement("12345678", None), "0-0:1.0.0": Measurement("x", None)},
+    )
+
+    assert own_meter_id(reading) == "12345678"
+    assert identities(reading).sub_meters == {}
