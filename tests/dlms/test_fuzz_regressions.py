@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from custom_components.smartmeter_datacollector.dlms.apdu import notification_end
+from custom_components.smartmeter_datacollector.dlms.axdr import AxdrError, NeedMoreDataError
+from custom_components.smartmeter_datacollector.dlms.models import Reading
 from smartmeter_devtools.fuzz_corpus import Stream, encoded_streams
 from smartmeter_devtools.fuzz_guard import ReadingKey, new_decoder, reading_key
 
@@ -84,3 +87,80 @@ def test_a_push_right_before_a_damaged_bare_apdu_still_decodes() -> None:
     decoder = new_decoder(stream)
     readings = decoder.feed(stream.messages[0].data + bytes(damaged)) + decoder.gap()
     assert [reading_key(r) for r in readings][:1] == _alone(stream, 0)
+
+
+def _keys(readings: list[Reading]) -> list[ReadingKey]:
+    return [reading_key(r) for r in readings]
+
+
+def _end(apdu: bytes, after: bytes) -> int | None:
+    """Where the notification at the start of `apdu + after` ends by its own structure."""
+    try:
+        return notification_end(apdu + after, 0)
+    except (AxdrError, NeedMoreDataError):
+        return None
+
+
+@pytest.mark.parametrize("name", ["apdu", "apdu+enc"])
+def test_a_bare_apdu_with_garbage_right_after_it_decodes_once_its_skeleton_is_known(
+    name: str,
+) -> None:
+    """F5: garbage right after a push (no quiet line between) no longer loses the push.
+
+    The push ends in skeleton bytes (its meter number string), so a push that matches the
+    skeleton learned from the one before cannot be a shorter message completed by the garbage.
+    """
+    stream = STREAMS[name]
+    garbage = bytes.fromhex("7ea8ff") * 8
+    decoder = new_decoder(stream)
+    readings = decoder.feed(stream.messages[0].data) + decoder.gap()
+    readings += decoder.feed(stream.messages[1].data + garbage) + decoder.gap()
+    readings += decoder.feed(stream.messages[2].data) + decoder.gap()
+    assert _keys(readings) == _alone(stream, 0) + _alone(stream, 1) + _alone(stream, 2)
+    # Knowing nothing of the meter yet, the same bytes cannot be told from a cut push.
+    fresh = new_decoder(stream)
+    assert fresh.feed(stream.messages[1].data + garbage) + fresh.gap() == []
+
+
+def test_a_hostile_length_that_swallows_the_next_push_gives_no_reading() -> None:
+    """Fuzz seed 1: an OBIS octet-string length hit to 0x81 nn ran on through the next push.
+
+    With the right nn the structure's count ends exactly where that push ends, and the next push
+    starts right after: the spliced APDU's values came from two messages. A whole notification
+    inside an APDU now rejects it; the swallowed push is found by hunting instead.
+    """
+    stream = STREAMS["apdu"]
+    m0, m1, m2, m3 = (stream.messages[i].data for i in range(4))
+    at = m1.index(bytes.fromhex("0906"), 20) + 1  # the first OBIS code's length byte
+    spliced = [
+        candidate
+        for size in range(0x80, 0x100)
+        if _end(candidate := m1[:at] + bytes((0x81, size)) + m1[at + 1 :], m2 + m3)
+        == len(candidate) + len(m2)
+    ]
+    assert spliced, "the encoder's layout changed: no length splices the next push"
+    decoder = new_decoder(stream)
+    readings = decoder.feed(m0 + spliced[0] + m2 + m3) + decoder.gap()
+    assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2) + _alone(stream, 3)
+
+
+def test_an_apdu_ended_early_by_a_flipped_tag_at_a_read_edge_gives_no_reading() -> None:
+    """Fuzz seed 3: a structure tag flipped to boolean ends the APDU two values early.
+
+    A read that happened to end exactly there made the decoder take it (a reading without its
+    last values); fed at once, the bytes after it showed it was not whole. Now a shape unlike
+    the learned skeleton waits for its successor or a quiet line, so chunking does not matter.
+    """
+    stream = STREAMS["apdu"]
+    m0, m1, m2 = (stream.messages[i].data for i in range(3))
+    scaler_unit = m1.rindex(bytes.fromhex("0202"))
+    damaged = m1[:scaler_unit] + b"\x03" + m1[scaler_unit + 1 :]
+    early = notification_end(damaged, 0)
+    assert early < len(damaged)
+    for chunks in ([damaged[:early], damaged[early:]], [damaged]):
+        decoder = new_decoder(stream)
+        readings = decoder.feed(m0) + decoder.gap()
+        for chunk in chunks:
+            readings += decoder.feed(chunk)
+        readings += decoder.gap() + decoder.feed(m2) + decoder.gap()
+        assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)
