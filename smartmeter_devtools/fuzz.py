@@ -18,10 +18,11 @@ How every reading is judged:
   (nor, for a bare APDU, that it ended rather than met garbage), so there a reading may come one
   message late (by the end of the next unit, or the first byte after the line next went quiet,
   whichever is later) and the first intact message right after a mutant may be missed (counted,
-  allowed); the next one may not. A bare APDU without a GCM tag that ends in a number, followed
-  at once (no quiet line) by a mutant, may be missed too (counted, allowed): no decoder can tell
-  it from one cut short inside that number whose structure the garbage completed. The decoder
-  still keeps those it can vouch for (a learned push-list skeleton ending in skeleton bytes).
+  allowed); the next one may not. A bare APDU without a GCM tag followed at once (no quiet line)
+  by a mutant may be missed too (counted, allowed) when it ends in a number or nothing of its
+  stream was decoded before: no decoder can tell it from one cut short inside its last value
+  whose structure the garbage completed. The decoder still keeps those it can vouch for (a push
+  matching a skeleton learned from an earlier one, ending in skeleton bytes).
 - Any other reading must be (a) an intact message's reading, (b) a reading of a message that one
   of the last four mutants was made from (a message that survived noise between its frames or a
   duplicated frame), or (c) a reading a fresh decoder gives for a *vouched* mutant alone.
@@ -228,9 +229,9 @@ def report(results: list[JobResult], seed: int, wall: float) -> tuple[str, bool]
         ),
         (
             f"lost resyncs: {lost} ({_counts(total.lost)}); first message after a mutant missed"
-            f" (allowed for apdu/iec): {_counts(total.allowed_late)}; unchecked bare APDU ending"
-            f" in a number with garbage right after it (allowed, undecidable):"
-            f" {_counts(total.cut_off)}"
+            f" (allowed for apdu/iec): {_counts(total.allowed_late)}; unchecked bare APDU with"
+            f" garbage right after it, ending in a number or before any push was learned"
+            f" (allowed, undecidable): {_counts(total.cut_off)}"
         ),
         f"wrong readings: {wrong} (by the mutant before them: {_counts(total.wrong)})",
         (

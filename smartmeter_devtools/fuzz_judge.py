@@ -12,9 +12,11 @@ Rules (the module docstring of `fuzz` states them for users):
   may come one message late (by the end of the next unit, or by the first byte after the line
   next went quiet, whichever is later), and the first intact message right after a mutant may be
   missed; the one after it may not;
-- a bare APDU without a GCM tag that ends in a number may be missed when a mutant follows it with
-  no quiet line between (counted as "cut off"): with no delimiter and no check, it cannot be told
-  from one cut short inside that number whose structure the garbage completed.
+- a bare APDU without a GCM tag may be missed when a mutant follows it with no quiet line between
+  (counted as "cut off") if it ends in a number, or if no intact message of its stream has been
+  decoded yet: with no delimiter and no check, it cannot be told from one cut short inside its
+  last value whose structure the garbage completed, unless a skeleton learned from an earlier
+  push shows that its last bytes are not a value.
 """
 
 from __future__ import annotations
@@ -211,13 +213,14 @@ class StreamRunner:
         self.sink = sink
         self.decoder = new_decoder(stream)
         self.expected = [decode_alone(stream, m.data) for m in stream.messages]
-        # Messages whose end only their unchecked structure shows, ending in a number.
+        # Messages whose end only their unchecked structure shows, and of those the ones ending
+        # in a number (see the module docstring).
+        self.unchecked = stream.framing == "apdu" and stream.auth_key is None
         self.cuttable = [
-            stream.framing == "apdu"
-            and stream.auth_key is None
-            and ends_in_value(m.data if stream.key is None else m.apdu)
+            self.unchecked and ends_in_value(m.data if stream.key is None else m.apdu)
             for m in stream.messages
         ]
+        self.decoded_intact = False
         self.intact_keys = {key for keys in self.expected for key in keys}
         self.position = 0
         self.pending: deque[_Expectation] = deque()
@@ -261,9 +264,11 @@ class StreamRunner:
             else:
                 mutant = mutate(self.rng, self.stream)
                 unit = mutant.data
-                if start not in pauses:
+                if start not in pauses and self.unchecked:
                     for expectation in self.pending:
-                        if expectation.end == start and self.cuttable[expectation.message]:
+                        if expectation.end == start and (
+                            self.cuttable[expectation.message] or not self.decoded_intact
+                        ):
                             expectation.cut_off = True
                 self.tally.mutants[mutant.kind] += 1
                 self.recent.append(_SentMutant(mutant, start, start + len(unit)))
@@ -371,6 +376,7 @@ class StreamRunner:
             # (right after a mutant, or cut off by one), else an earlier missed message that was
             # allowed to be missed would take the reading and make a later one look lost.
             expectation = next((e for e in owed if not (e.lenient or e.cut_off)), owed[0])
+            self.decoded_intact = True
             expectation.remaining[key] -= 1
             if not +expectation.remaining:
                 self.pending.remove(expectation)
