@@ -2,8 +2,17 @@
 
 from __future__ import annotations
 
+import random
+
 from smartmeter_devtools.fuzz_corpus import encoded_streams
-from smartmeter_devtools.fuzz_judge import _valid_frames, decode_alone, ends_in_value
+from smartmeter_devtools.fuzz_findings import Findings
+from smartmeter_devtools.fuzz_judge import (
+    StreamRunner,
+    Tally,
+    _valid_frames,
+    decode_alone,
+    ends_in_value,
+)
 
 STREAMS = {stream.name: stream for stream in encoded_streams(seed=5, count=2)}
 # data-notification, long-invoke-id, no date-time (IEC 62056-5-3 / Green Book 9.3.10)
@@ -45,3 +54,26 @@ def test_decode_alone_gives_what_a_fresh_decoder_reads() -> None:
 
     assert len(decode_alone(stream, stream.messages[0].data)) == 1
     assert decode_alone(stream, bytes(64)) == []
+
+
+def test_tallies_of_workers_add_up() -> None:
+    """The campaign's figures are the sum of its workers' figures; the worst feed is the max."""
+    tallies = []
+    for seed, name in ((1, "lge450"), (2, "iec")):
+        tally = Tally()
+        runner = StreamRunner(STREAMS[name], random.Random(seed), tally, Findings(tally.findings))
+        runner.run_batch(6)
+        tally.findings.append({"signature": name})
+        tallies.append(tally)
+    total = Tally()
+
+    for tally in tallies:
+        total.merge(tally)
+
+    first, second = tallies
+    assert total.mutants == first.mutants + second.mutants
+    assert total.intact == first.intact + second.intact > 0
+    assert total.feeds == first.feeds + second.feeds
+    assert total.bytes_fed == first.bytes_fed + second.bytes_fed
+    assert total.worst_feed_ms == max(first.worst_feed_ms, second.worst_feed_ms)
+    assert [f["signature"] for f in total.findings] == ["lge450", "iec"]
