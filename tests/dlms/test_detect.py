@@ -81,3 +81,23 @@ def test_a_generic_meter_keeps_the_line_it_was_heard_at() -> None:
     assert found is not None
     assert found.profile.name == "generic"
     assert found.profile.serial == heard_at
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["plain", "ciphered"])
+def test_an_e450_heard_between_its_channel_pushes_is_an_e450(key: bytes | None) -> None:
+    """Issue 9: the channels' push (0-11:25.9.0) names the gas meter; the E450 is judged on its own."""
+    encoder = MeterEncoder("lge450", tz=TZ, seed=1, key=key, channel_every=2)
+    household = Household(seed=1, start=START, tz=TZ)
+    own, channels = (encoder.encode(household.advance(START)).data for _ in range(2))
+    hex_key = key.hex() if key else None
+
+    found = detect(own + channels, PROFILES["lge450"].serial, hex_key)
+    alone = detect(channels, PROFILES["lge450"].serial, hex_key)
+
+    assert found is not None
+    assert (found.profile.name, found.manufacturer) == ("lge450", "LGZ")
+    assert found.meter_id == encoder.meter_id
+    # The channels' push alone carries no id of the meter's own: only a system title names it.
+    assert alone is not None
+    assert alone.reading is not None
+    assert alone.meter_id == (encoder.system_title.hex() if key else None)
