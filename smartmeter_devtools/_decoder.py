@@ -52,6 +52,7 @@ from custom_components.smartmeter_datacollector.dlms.mbus import (
     STOP as MBUS_STOP,
 )
 from custom_components.smartmeter_datacollector.dlms.models import Measurement, Reading
+from custom_components.smartmeter_datacollector.dlms.obis import parse_obis
 from custom_components.smartmeter_datacollector.dlms.skeleton import leaves as axdr_leaves
 
 __all__ = [
@@ -96,5 +97,6 @@ __all__ = [
     "iec_bcc",
     "load_capture",
     "parse_key",
+    "parse_obis",
     "read_capture",
 ]

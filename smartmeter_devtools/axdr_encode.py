@@ -10,17 +10,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone, tzinfo
 from typing import ClassVar
 
-from ._decoder import DST_ACTIVE, UNSPECIFIED_DEVIATION, axdr, encode_length
+from ._decoder import DST_ACTIVE, UNSPECIFIED_DEVIATION, axdr, encode_length, parse_obis
 
 
 def obis_bytes(code: str) -> bytes:
     """Turn "A-B:C.D.E" (optionally "*F") into the 6-byte logical name; F defaults to 255."""
-    head, _, tail = code.partition(":")
-    a, _, b = head.partition("-")
-    main, _, f = tail.partition("*")
-    c, d, e = main.split(".")
-    parts = [int(x) for x in (a, b, c, d, e, f or "255")]
-    return bytes(parts)
+    raw = parse_obis(code)
+    if raw is None:
+        raise ValueError(f"{code!r} is not an OBIS code")
+    return raw
 
 
 @dataclass(frozen=True, slots=True)

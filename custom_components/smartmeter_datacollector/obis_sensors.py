@@ -8,7 +8,6 @@ sensor, named by the code, classed by the unit the meter sends.
 from __future__ import annotations
 
 from dataclasses import dataclass
-import re
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final
 
@@ -25,6 +24,7 @@ from homeassistant.const import (
     UnitOfVolumeFlowRate,
 )
 
+from .dlms.obis import parse_obis
 from .obis_table import (
     ABSTRACT,
     ELECTRICITY,
@@ -60,8 +60,6 @@ HA_UNITS: Final[Mapping[str, str]] = MappingProxyType(
         "K": UnitOfTemperature.KELVIN,
     }
 )
-
-_OBIS = re.compile(r"^(\d+)-(\d+):(\d+)\.(\d+)\.(\d+)$")
 
 
 def ha_unit(unit: str | None) -> str | None:
@@ -184,10 +182,10 @@ def describe(
     if key == CLOCK_KEY:
         return CLOCK
     text = isinstance(value, str)
-    match = _OBIS.match(key)
-    if match is None:
+    obis = parse_obis(key)
+    if obis is None:
         return _generic(key, unit, text)
-    a, b, c, d, e = (int(part) for part in match.groups())
+    a, b, c, d, e = obis[:5]
     cde = f"{c}.{d}.{e}"
     total = unit is None or unit in VOLUME_UNITS or unit in ENERGY_UNITS
     if b > 0 and not text and total and (a in SUB_METER_MEDIA or (a == 0 and cde == "24.2.1")):

@@ -10,8 +10,9 @@ names the device on channel n and never the meter that relays it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import TYPE_CHECKING, Final
+
+from .obis import parse_obis
 
 if TYPE_CHECKING:
     from .models import Reading
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 # IEC 62056-6-1 7.5.2 (C = 96, D = 1: device ids 0..9) and 7.5.1 (C = 42: logical device name).
 _DEVICE_ID: Final = (96, 1)
 _LOGICAL_DEVICE_NAME: Final = (42, 0, 0)
-_OBIS_LENGTH: Final = 6
 
 
 def is_identifier_code(obis: bytes) -> bool:
@@ -35,19 +35,6 @@ def sub_meter_channel(obis: bytes) -> int | None:
     if obis[0] == 0 and obis[1] > 0 and (obis[2], obis[3]) == _DEVICE_ID:
         return obis[1]
     return None
-
-
-# A meter sends the same few keys on every push: parse each once (bounded for hostile input).
-@lru_cache(maxsize=256)
-def _obis(key: str) -> bytes | None:
-    """The code of a reading's key "A-B:C.D.E" (F = 255); None for a key of another form."""
-    medium, _, rest = key.partition(":")
-    a, _, b = medium.partition("-")
-    try:
-        raw = bytes((int(a), int(b), *(int(x) for x in rest.split(".")), 0xFF))
-    except ValueError:
-        return None
-    return raw if len(raw) == _OBIS_LENGTH else None
 
 
 @dataclass(slots=True)
@@ -75,7 +62,7 @@ def identities(reading: Reading) -> Identities:
         # Asked on every push: numbers (almost every value) are passed over at once.
         if type(text) is not str:
             continue
-        obis = _obis(key)
+        obis = parse_obis(key)
         if obis is None or not is_identifier_code(obis):
             continue
         meter_id_from_code = meter_id_from_code or text == reading.meter_id

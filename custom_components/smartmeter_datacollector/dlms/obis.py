@@ -1,4 +1,4 @@
-"""OBIS codes (IEC 62056-6-1): formatting, plausibility and the units a code implies.
+"""OBIS codes (IEC 62056-6-1): formatting and parsing, plausibility and the units a code implies.
 
 Keys are "A-B:C.D.E"; F (the billing period, 255 = current) is dropped because push meters
 always send 255 there and every consumer (HA, the seed's MQTT topics) keys on A-E.
@@ -91,6 +91,20 @@ def is_plausible_obis(raw: object) -> bool:
 def format_obis(raw: bytes) -> str:
     """Format a 6-byte code as A-B:C.D.E."""
     return f"{raw[0]}-{raw[1]}:{raw[2]}.{raw[3]}.{raw[4]}"
+
+
+# Cached: a meter sends the same few keys on every push (bounded for hostile input).
+@lru_cache(maxsize=1024)
+def parse_obis(key: str) -> bytes | None:
+    """The 6-byte code of a key "A-B:C.D.E" (F = 255) or "A-B:C.D.E*F"; None for another form."""
+    head, _, tail = key.partition(":")
+    a, _, b = head.partition("-")
+    main, star, f = tail.partition("*")
+    try:
+        raw = bytes((int(a), int(b), *(int(x) for x in main.split(".")), int(f) if star else 0xFF))
+    except ValueError:
+        return None
+    return raw if len(raw) == OBIS_LENGTH else None
 
 
 def default_unit(raw: bytes | bytearray) -> str | None:

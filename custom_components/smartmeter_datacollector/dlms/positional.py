@@ -6,16 +6,17 @@ from typing import Any
 
 from .entries import Entry, Layout, as_text
 from .models import PositionalTemplate
+from .obis import parse_obis
 
 _CLOCK = bytes((0, 0, 1, 0, 0, 0xFF))
 
 
 def _obis(key: str) -> bytes:
-    """Parse an OBIS key such as 1-0:31.7.0 into its 6 bytes (F = 255)."""
-    medium, rest = key.split(":")
-    a, b = medium.split("-")
-    c, d, e = rest.split(".")
-    return bytes((int(a), int(b), int(c), int(d), int(e), 0xFF))
+    """A template's OBIS key such as 1-0:31.7.0 as its 6 bytes; a bad key is a profile bug."""
+    raw = parse_obis(key)
+    if raw is None:
+        raise ValueError(f"template field {key!r} is not an OBIS key")
+    return raw
 
 
 def _matches(template: PositionalTemplate, body: list[Any]) -> bool:
