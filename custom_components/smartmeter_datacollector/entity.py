@@ -7,35 +7,39 @@ core dsmr shows a gas meter.
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .coordinator import SmartMeterCoordinator
+from .dlms.obis import parse_obis
+from .obis_table import SUB_METER_MEDIA
 
 if TYPE_CHECKING:
     from .dlms import Reading
 
-# "0-n:..." with n > 0: IEC 62056-6-1 7.3.2, value group B numbers the M-Bus channel; a value
-# whose group A names heat (6), gas (7) or water (8, 9) belongs to the sub-meter on channel B.
-_CHANNEL: Final = re.compile(r"^[06-9]-([1-9][0-9]*):")
 # Active firmware identifier of the meter itself (IEC 62056-6-1 7.5.2: C=0, D=2, E=0).
-_FIRMWARE: Final = re.compile(r"^[01]-0:0\.2\.0$")
+_FIRMWARE: Final = ("0-0:0.2.0", "1-0:0.2.0")
 
 
 def firmware_version(reading: Reading | None) -> str | None:
     """The firmware version the meter reports about itself, if its push list carries it."""
     if reading is None:
         return None
-    return next((str(m.value) for key, m in reading.values.items() if _FIRMWARE.match(key)), None)
+    return next((str(m.value) for key, m in reading.values.items() if key in _FIRMWARE), None)
 
 
 def mbus_channel(key: str) -> int | None:
-    """The M-Bus channel an OBIS key belongs to, None for the meter's own values."""
-    match = _CHANNEL.match(key)
-    return int(match.group(1)) if match else None
+    """The M-Bus channel an OBIS key belongs to, None for the meter's own values.
+
+    IEC 62056-6-1 7.3.2: with A = 0, B > 0 numbers the M-Bus channel; a value whose group A names
+    heat, gas or water belongs to the sub-meter on channel B.
+    """
+    obis = parse_obis(key)
+    if obis is None or obis[1] == 0 or not (obis[0] == 0 or obis[0] in SUB_METER_MEDIA):
+        return None
+    return obis[1]
 
 
 def sub_meter_info(coordinator: SmartMeterCoordinator, channel: int) -> DeviceInfo:
