@@ -164,3 +164,18 @@ def test_an_apdu_ended_early_by_a_flipped_tag_at_a_read_edge_gives_no_reading() 
             readings += decoder.feed(chunk)
         readings += decoder.gap() + decoder.feed(m2) + decoder.gap()
         assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)
+
+
+@pytest.mark.parametrize("name", ["lge360+enc", "kamstrup_han+enc", "lge450+enc"])
+@pytest.mark.parametrize("cut", [1, 2, 3, 5, 7])
+def test_a_frame_cut_short_does_not_hide_the_intact_frame_after_it(name: str, cut: int) -> None:
+    """F2: an HDLC frame cut a few bytes short, the next push right behind it, fed at once.
+
+    The cut frame's length field claims bytes of the next frame; the next frame, complete and
+    checked, must not wait behind it (nor be swallowed by it). Cut by its closing flag only,
+    the first frame is whole: one flag may close a frame and open the next (IEC 62056-46).
+    """
+    stream = STREAMS[name]
+    data = stream.messages[0].data[:-cut] + stream.messages[1].data
+    whole = _alone(stream, 0) if cut == 1 else []
+    assert _keys(new_decoder(stream).feed(data)) == whole + _alone(stream, 1)
