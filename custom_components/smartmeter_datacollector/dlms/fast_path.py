@@ -21,8 +21,9 @@ from datetime import datetime, tzinfo
 import struct
 from typing import Any
 
+from . import axdr
 from .apdu import DATA_NOTIFICATION, body_start
-from .axdr import AxdrError, NeedMoreDataError, decode_value
+from .axdr import OCTET_STRING, AxdrError, NeedMoreDataError, decode_value
 from .cosem_time import DATE_TIME_LENGTH, parse_date_time
 from .entries import Entry, Layout
 from .framing import Shape
@@ -30,19 +31,19 @@ from .layouts import interpret_body
 from .models import Measurement, PositionalTemplate, Profile, Reading
 from .obis import format_obis
 from .readings import build_reading, convert, is_clock_entry, numeric_converters
-from .skeleton import OCTET_STRING, Leaf, leaves
+from .skeleton import Leaf, leaves
 
 # struct codes of the fixed-width numbers a Reading takes as they are (IEC 62056-6-2 tags).
 _NUMBER_FORMATS = {
-    0x05: "i",
-    0x06: "I",
-    0x10: "h",
-    0x11: "B",
-    0x12: "H",
-    0x14: "q",
-    0x15: "Q",
-    0x17: "f",
-    0x18: "d",
+    axdr.DOUBLE_LONG: "i",
+    axdr.DOUBLE_LONG_UNSIGNED: "I",
+    axdr.LONG: "h",
+    axdr.UNSIGNED: "B",
+    axdr.LONG_UNSIGNED: "H",
+    axdr.LONG64: "q",
+    axdr.LONG64_UNSIGNED: "Q",
+    axdr.FLOAT32: "f",
+    axdr.FLOAT64: "d",
 }
 _INVOKE_ID = slice(1, 5)
 _MAX_TEMPLATES = 4

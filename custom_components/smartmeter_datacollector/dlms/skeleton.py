@@ -14,8 +14,6 @@ from .axdr import (
     CONTAINERS,
     LENGTH_PREFIXED,
     MAX_DEPTH,
-    # Explicitly re-exported: fast_path imports it from here (until it takes it from axdr).
-    OCTET_STRING as OCTET_STRING,  # noqa: PLC0414
     AxdrError,
     NeedMoreDataError,
     fixed_size,
