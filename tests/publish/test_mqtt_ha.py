@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from functools import partial
 from typing import TYPE_CHECKING
 
@@ -117,3 +118,39 @@ async def test_stopping_before_mqtt_is_set_up(hass: HomeAssistant) -> None:
     await hass.async_block_till_done()
     assert publisher.stats["connected"] is False
     await publisher.async_stop()
+
+
+async def test_mqtt_already_connected_when_the_meter_starts(
+    hass: HomeAssistant, broker: Mosquitto
+) -> None:
+    """The usual case: the MQTT integration is up first, so readings go out from the start."""
+    if not VECTORS:
+        pytest.skip("no shared vectors")
+    vector = next(v for v in VECTORS if expected_time(v) is not None)
+    connected = asyncio.Event()
+    unsubscribe = mqtt.async_subscribe_connection_status(
+        hass, lambda up: connected.set() if up else None
+    )
+    await _setup_mqtt(hass, broker.port)
+    async with asyncio.timeout(30):
+        await connected.wait()
+    unsubscribe()
+    subscriber = await hass.async_add_executor_job(partial(Subscriber, broker.port))
+    try:
+        await hass.async_add_executor_job(subscriber.wait_subscribed)
+        (publisher,) = await async_create_publishers(
+            hass, OPTIONS, vector.name, profile=vector.profile, entry_id="entry"
+        )
+        await publisher.async_start()
+        await hass.async_block_till_done()
+        assert publisher.stats["connected"] is True
+        publisher.publish(decode(vector))
+        messages = await hass.async_add_executor_job(
+            subscriber.wait_for, lambda got: any(m[0].startswith("dt/") for m in got)
+        )
+        assert [m for m in messages if m[0].startswith("dt/")] == bundle(
+            vector, expected_time(vector), vector.name, group="house"
+        )
+        await publisher.async_stop()
+    finally:
+        await hass.async_add_executor_job(subscriber.close)
