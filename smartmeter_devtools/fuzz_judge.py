@@ -40,6 +40,7 @@ from ._decoder import (
     axdr_leaves,
     body_start,
     crc16_x25,
+    hdlc_frame_length,
     iec_bcc,
 )
 from .fuzz_corpus import Stream
@@ -77,12 +78,12 @@ def ends_in_value(apdu: bytes | None) -> bool:
         return False
     try:
         found, end = axdr_leaves(apdu, body_start(apdu, 0)[0])
-    except Exception:  # noqa: BLE001  (a descriptor body is no plain A-XDR value: see below)
-        # Sagemcom's untagged descriptors: the body still ends in its last tagged value.
-        return any(
-            len(apdu) > size and apdu[-size - 1] == tag for tag, size in _VALUE_SIZES.items()
-        )
-    return end == len(apdu) and bool(found) and found[-1].tag in _VALUE_SIZES
+    except Exception:  # noqa: BLE001  (no plain A-XDR value: see below)
+        found, end = [], 0
+    if end == len(apdu) and found:
+        return found[-1].tag in _VALUE_SIZES
+    # Sagemcom's untagged descriptors are no plain A-XDR value: it ends in its last tagged value.
+    return any(len(apdu) > size and apdu[-size - 1] == tag for tag, size in _VALUE_SIZES.items())
 
 
 def decode_alone(stream: Stream, data: bytes) -> list[ReadingKey]:
@@ -97,7 +98,7 @@ def _valid_frames(data: bytes) -> Iterable[bytes]:
     """Every HDLC frame, M-Bus long frame and IEC 62056-21 block in `data` that passes its check."""
     for pos, byte in enumerate(data):
         if byte == HDLC_FLAG and pos + 3 < len(data):
-            length = ((data[pos + 1] & 0x07) << 8) | data[pos + 2]
+            length = hdlc_frame_length(data, pos)
             end = pos + 1 + length
             if (
                 data[pos + 1] >> 4 == HDLC_FORMAT_TYPE_3
