@@ -1,0 +1,83 @@
+"""The fuzz judge's allowances (issue 8), each as narrow as what no decoder can know.
+
+A bare APDU without a GCM tag that ends in a number cannot be told from one cut inside that
+number; equal readings cannot say which message they came from; a garbage collection of the
+whole process is not decoder work. Bytes are built with the project's encoder.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+import gc
+import random
+
+from smartmeter_devtools.axdr_encode import Enum, Int8, OctetString, Structure, UInt32, obis
+from smartmeter_devtools.fuzz_corpus import encoded_streams
+from smartmeter_devtools.fuzz_findings import Findings
+from smartmeter_devtools.fuzz_guard import GcClock
+from smartmeter_devtools.fuzz_judge import StreamRunner, Tally, _Expectation, ends_in_value
+
+STREAMS = {stream.name: stream for stream in encoded_streams(seed=5, count=3)}
+
+
+def _notification(*values: object) -> bytes:
+    """A data-notification without header time whose body is a structure of `values`."""
+    return b"\x0f\x00\x00\x00\x01\x00" + Structure(list(values)).encode()  # type: ignore[arg-type]
+
+
+def test_a_notification_ending_in_a_number_is_cuttable() -> None:
+    """Ends in a double-long-unsigned: its last bytes are a value garbage could complete."""
+    assert ends_in_value(_notification(obis("1-0:1.8.0"), UInt32(123456)))
+
+
+def test_a_notification_ending_in_skeleton_is_not() -> None:
+    """Ends in a string or a scaler-unit: bytes a learned skeleton pins down."""
+    assert not ends_in_value(_notification(UInt32(1), OctetString(b"12345678")))
+    assert not ends_in_value(_notification(UInt32(1), Structure([Int8(0), Enum(30)])))
+
+
+def test_what_is_no_notification_gets_no_allowance() -> None:
+    """Not a data-notification, or not one whole: nothing is allowed for it."""
+    assert not ends_in_value(None)
+    assert not ends_in_value(b"\xdb\x08")
+    assert not ends_in_value(_notification(UInt32(1))[:-2])
+
+
+def test_a_descriptor_body_ending_in_a_number_is_cuttable() -> None:
+    """Sagemcom's untagged attribute descriptors: the body still ends in a tagged number."""
+    descriptor = (3).to_bytes(2, "big") + bytes((1, 0, 1, 8, 0, 255)) + b"\x02"
+    body = b"\x02\x02" + Enum(1).encode() + b"\x01\x01\x02\x02" + descriptor
+    assert ends_in_value(b"\x0f\x00\x00\x00\x01\x00" + body + UInt32(52).encode())
+
+
+def test_equal_readings_credit_the_message_that_must_not_be_missed() -> None:
+    """An earlier message allowed to be missed does not take a later message's equal reading."""
+    stream = STREAMS["apdu"]
+    tally = Tally()
+    runner = StreamRunner(stream, random.Random(1), tally, Findings(tally.findings))
+    key = runner.expected[0][0]
+    allowed = _Expectation(0, 0, 10, Counter([key]), True, 30, True)
+    owed = _Expectation(0, 10, 20, Counter([key]), False, 30, True)
+    runner.pending.extend((allowed, owed))
+    runner.position = 20
+    runner._judge(key)
+    assert list(runner.pending) == [allowed]
+    runner.position = 40
+    runner._expire()
+    assert tally.allowed_late["apdu"] == 1
+    assert not tally.lost
+
+
+def test_gc_clock_counts_collections_only_while_started() -> None:
+    """Collections are timed between start and stop, not after."""
+    clock = GcClock()
+    clock.start()
+    try:
+        gc.collect()
+    finally:
+        clock.stop()
+    assert clock.pauses >= 1
+    assert clock.spent >= 0
+    pauses = clock.pauses
+    gc.collect()
+    assert clock.pauses == pauses
