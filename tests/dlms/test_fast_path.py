@@ -8,14 +8,18 @@ change from push to push; and a message whose skeleton differs must take the ful
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
+import struct
 from zoneinfo import ZoneInfo
 
 from capture_vectors import load, names
 import pytest
+from synthetic import WHEN_ON_WIRE, hdlc_single, notification
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder
 from custom_components.smartmeter_datacollector.dlms.fast_path import FastPath
+from smartmeter_devtools.axdr_encode import OctetString, Structure, obis
 from smartmeter_devtools.load_model import Household
 from smartmeter_devtools.meter_model import LAYOUTS
 from smartmeter_devtools.push_encode import MeterEncoder
@@ -112,3 +116,56 @@ def test_a_changed_skeleton_takes_the_full_path():
     changed = other.encode(household.advance(START + timedelta(seconds=10))).data
     _assert_same(fast, full, [changed])
     assert _fast(fast).hits == hits
+
+
+@dataclass(frozen=True)
+class _Float:
+    """float32 (tag 0x17) or float64 (tag 0x18), which the project's encoder does not make."""
+
+    value: float
+    double: bool = False
+
+    def encode(self) -> bytes:
+        if self.double:
+            return b"\x18" + struct.pack(">d", self.value)
+        return b"\x17" + struct.pack(">f", self.value)
+
+
+def _float_push(n: int, text_last: bool = False) -> bytes:
+    items = [
+        WHEN_ON_WIRE.octet_string(),
+        obis("1-0:1.7.0"),
+        _Float(100.5 + n),
+        obis("1-0:32.7.0"),
+        _Float(230.25 + n, double=True),
+        obis("0-0:96.1.0"),
+        OctetString(b"12345678"),
+    ]
+    if not text_last:
+        items = items[:1] + items[5:] + items[1:5]
+    return notification(Structure(items), invoke_id=n + 1)
+
+
+def test_float_values_are_read_from_the_learned_skeleton():
+    """Meters that send float32/float64 values get the fast path too, with the same readings."""
+    fast, full = _pair("generic", tz=TZ)
+    pushes = [hdlc_single(_float_push(n)) for n in range(6)]
+    assert _assert_same(fast, full, pushes) == len(pushes)
+    assert _fast(fast).hits == len(pushes) - 1
+
+
+@pytest.mark.parametrize("text_last", [True, False], ids=["skeleton-tail", "value-tail"])
+def test_bare_apdus_run_together_decode_identically(text_last):
+    """Bare APDUs back to back, with garbage or split: where one ends, the skeleton may vouch."""
+    fast, full = _pair("generic", tz=TZ)
+    pushes = [_float_push(n, text_last=text_last) for n in range(8)]
+    chunks = [
+        pushes[0],
+        pushes[1],
+        pushes[2] + pushes[3],
+        pushes[4] + bytes([0x0F, 0x00]),  # the start of something that never completes
+        pushes[5] + pushes[6][:10],
+        pushes[6][10:] + pushes[7],
+    ]
+    assert _assert_same(fast, full, chunks) >= len(pushes) - 1
+    assert _fast(fast).hits >= len(pushes) // 2
