@@ -125,11 +125,14 @@ class MeterStream:
             return self._session.bytes_received
         return self._pushed_bytes
 
-    async def chunks(self, quiet: float | None = None) -> AsyncGenerator[bytes]:
+    async def chunks(
+        self, quiet: float | Callable[[], float | None] | None = None
+    ) -> AsyncGenerator[bytes]:
         """Yield decoder input until the port is lost (then raise MeterPortError).
 
-        With `quiet` (seconds), a push port also yields one empty chunk when the line has been
-        silent that long after bytes arrived: the gap between two messages.
+        With `quiet` (seconds, or a function asked after each read), a push port also yields one
+        empty chunk when the line has been silent that long after bytes arrived: the gap between
+        two messages. A function that answers None stops timing silences (a framed stream).
         """
         try:
             if self._session is None:
@@ -151,19 +154,26 @@ class MeterStream:
         except (OSError, serialx.SerialException) as err:
             raise MeterPortError(_reason(err)) from err
 
-    async def _pushed(self, quiet: float | None) -> AsyncGenerator[bytes]:
+    async def _pushed(
+        self, quiet: float | Callable[[], float | None] | None
+    ) -> AsyncGenerator[bytes]:
         """What a push meter sends, and b"" once per silence of `quiet` seconds after bytes."""
         heard = False
         while True:
-            try:
-                # Only right after bytes: a silent line does not wake the loop over and over.
-                async with asyncio.timeout(quiet if heard else None):
-                    chunk = await self._reader.read(READ_SIZE)
-            except TimeoutError:
-                # StreamReader.read keeps unread bytes when cancelled, so nothing is lost here.
-                heard = False
-                yield b""
-                continue
+            # Only right after bytes: a silent line does not wake the loop over and over.
+            wait = (quiet() if callable(quiet) else quiet) if heard else None
+            if wait is None:
+                # No timer at all: arming and cancelling one costs more than the read itself.
+                chunk = await self._reader.read(READ_SIZE)
+            else:
+                try:
+                    async with asyncio.timeout(wait):
+                        chunk = await self._reader.read(READ_SIZE)
+                except TimeoutError:
+                    # StreamReader.read keeps unread bytes when cancelled: nothing is lost here.
+                    heard = False
+                    yield b""
+                    continue
             if not chunk:
                 return
             heard = quiet is not None

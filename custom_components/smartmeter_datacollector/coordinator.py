@@ -124,6 +124,11 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         """Readings decoded so far (the reader resets its back-off when this grows)."""
         return self.decoder.stats.readings
 
+    @property
+    def awaits_gaps(self) -> bool:
+        """Whether the reader still has to time silences for the decoder (bare APDUs)."""
+        return self.decoder.awaits_gaps
+
     @callback
     def async_add_reading_callback(
         self, reading_callback: Callable[[Reading], None]

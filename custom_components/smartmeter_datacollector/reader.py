@@ -47,6 +47,10 @@ class ReadingSink(Protocol):
     def readings(self) -> int:
         """Readings decoded so far; a connection that made any starts its back-off over."""
 
+    @property
+    def awaits_gaps(self) -> bool:
+        """Whether a silence on the line can still complete a message (bare APDUs)."""
+
     def feed(self, chunk: bytes) -> list[Reading]:
         """Decode a chunk; an empty one says the line fell silent after bytes."""
 
@@ -206,7 +210,7 @@ class MeterReader:
 
     async def _read(self, stream: MeterStream) -> None:
         """Feed the sink until the port is lost (MeterPortError)."""
-        async with contextlib.aclosing(stream.chunks(self.quiet_gap)) as chunks:
+        async with contextlib.aclosing(stream.chunks(self._quiet)) as chunks:
             async for chunk in chunks:
                 # An empty chunk: the line fell silent after bytes, so a message ended there
                 # (a bare APDU is known to be complete only then).
@@ -216,6 +220,10 @@ class MeterReader:
                     await asyncio.sleep(0)
                 # Give other tasks the loop between chunks even when bytes keep arriving.
                 await asyncio.sleep(0)
+
+    def _quiet(self) -> float | None:
+        """Time silences only while they mean something: a framed stream needs none."""
+        return self.quiet_gap if self._sink.awaits_gaps else None
 
     def _port_lost(self, reason: str) -> None:
         self.connected = False

@@ -170,3 +170,19 @@ def test_garbage_before_a_frame_in_a_fresh_stream() -> None:
     decoder = MeterDecoder("generic")
 
     assert len(decoder.feed(FRAME[40:] + FRAME)) == 1
+
+
+def test_only_a_stream_of_bare_apdus_needs_its_silences_timed() -> None:
+    """A framed stream never needs `gap()`: a reader may stop timing silences once it is framed."""
+    framed, bare = MeterDecoder("generic"), MeterDecoder("generic")
+    apdu = synthetic.notification()
+
+    assert framed.awaits_gaps
+    assert bare.awaits_gaps
+    assert len(framed.feed(FRAME)) == 1
+    assert not framed.awaits_gaps
+    # A bare APDU after noise ends only at a quiet line, however long the stream has run.
+    assert bare.feed(b"\x01\x02" + apdu) == []
+    assert len(bare.gap()) == 1
+    assert bare.awaits_gaps
+    assert not MeterDecoder("siemens_td3511").awaits_gaps

@@ -107,6 +107,17 @@ class MeterDecoder:
         self._fast_readings = fast_path
         self._readings: list[Reading] = []
         self._last_feed: float | None = None
+        self._framed = False
+
+    @property
+    def awaits_gaps(self) -> bool:
+        """Whether a quiet line (`gap`) can still complete a message.
+
+        Only a bare APDU needs one to end; once a transport frame arrived the scanner looks for
+        frames only (they end on their own bytes: IEC 62056-46 flags, EN 13757-2 length and stop
+        byte), and a text readout ends with its ETX. A caller may stop timing silences then.
+        """
+        return self._readout is None and not self._framed
 
     @property
     def recent_frames(self) -> tuple[bytes, ...]:
@@ -213,12 +224,14 @@ class MeterDecoder:
         try:
             if isinstance(unit, hdlc.HdlcFrame):
                 self.stats.frames += 1
+                self._framed = True
                 self._recent.append(unit.raw)
                 info = self._assembler.hdlc_frame(unit)
                 if info is not None:
                     self._on_apdu(info)
             elif isinstance(unit, mbus.MbusFrame):
                 self.stats.frames += 1
+                self._framed = True
                 self._recent.append(unit.raw)
                 data = self._assembler.mbus_frame(unit)
                 if data is not None:
