@@ -179,3 +179,18 @@ def test_a_frame_cut_short_does_not_hide_the_intact_frame_after_it(name: str, cu
     data = stream.messages[0].data[:-cut] + stream.messages[1].data
     whole = _alone(stream, 0) if cut == 1 else []
     assert _keys(new_decoder(stream).feed(data)) == whole + _alone(stream, 1)
+
+
+def test_a_push_completed_by_another_push_s_header_gives_no_reading() -> None:
+    """Fuzz seed 8: a push cut after its meter number's tag, then 18 bytes of another push.
+
+    The other push's header byte 0x0F became the string's length, so the structure ended two
+    bytes later and two zero bytes (stray, a break) led to the next push: a reading without a
+    meter id. A dated notification header inside an APDU now shows it was pieced together.
+    """
+    stream = STREAMS["apdu"]
+    m0, m1, m2, m4 = (stream.messages[i].data for i in (0, 1, 2, 4))
+    pieced = m1[: m1.rindex(bytes.fromhex("090c")) + 1] + m4[:18]
+    decoder = new_decoder(stream)
+    readings = decoder.feed(m0) + decoder.gap() + decoder.feed(pieced + m2) + decoder.gap()
+    assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)

@@ -40,6 +40,8 @@ _SYSTEM_TITLE_END = 10  # tag, 0x08, 8-byte system title
 # A genuine push holds no plausible notification header of its own; past this many candidates
 # inside one APDU, it is taken for a run of spliced messages (bounds the work per APDU).
 _MAX_INNER_HEADERS = 4
+_DATE_AND_TIME = 9  # year (2), month, day, weekday, hour, minute, second, hundredths
+_NO_DEVIATION_NOR_STATUS = b"\x80\x00\x00"
 
 Vouch = Callable[[bytes], Shape]
 """What an APDU's content shows about its end (step 3's knowledge of the meter)."""
@@ -113,14 +115,17 @@ def probe(
 
 
 def _spliced(buf: bytes | bytearray, pos: int, end: int) -> bool:
-    """Whether a whole other notification lies inside [pos + 1, end).
+    """Whether a whole other notification, or another one's dated header, lies inside the APDU.
 
     Then this APDU was cut short and its structure ran on through the next message (a hit
-    length or count can make it end exactly where that one does): its values are not its own.
+    length or count can make it end exactly where that one does), or a piece of another
+    message completed it: its values are not its own.
     """
     headers = 0
     index = buf.find(DATA_NOTIFICATION, pos + 1, end)
     while index != -1:
+        if _dated_header(buf, index, end):
+            return True
         if _plausible_notification_header(buf, index) is FrameStatus.FRAME:
             headers += 1
             if headers > _MAX_INNER_HEADERS:
@@ -132,6 +137,26 @@ def _spliced(buf: bytes | bytearray, pos: int, end: int) -> bool:
                 pass
         index = buf.find(DATA_NOTIFICATION, index + 1, end)
     return False
+
+
+def _dated_header(buf: bytes | bytearray, index: int, end: int) -> bool:
+    """Whether a data-notification header with a real date-time starts at `index`.
+
+    Tag, long-invoke-id with its reserved bits clear, then a date-time (COSEM date-time,
+    IEC 62056-6-2) whose date and time of day are real: no push's values spell that by chance.
+    Only bytes before `end` are read (the rest of the header may lie past the APDU's end).
+    """
+    at = index + 5
+    if at + 1 + _DATE_AND_TIME > end or buf[index + 1] & _RESERVED_INVOKE_BITS:
+        return False
+    if buf[at] == OCTET_STRING:
+        at += 1
+    if at + 1 + _DATE_AND_TIME > end or buf[at] != DATE_TIME_LENGTH:
+        return False
+    raw = bytes(buf[at + 1 : min(at + 1 + DATE_TIME_LENGTH, end)])
+    # Deviation and clock status may be cut off by `end`: unspecified and none stand in.
+    raw += _NO_DEVIATION_NOR_STATUS[len(raw) - _DATE_AND_TIME :]
+    return parse_date_time(raw) is not None
 
 
 def _probe(
