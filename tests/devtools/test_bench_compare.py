@@ -11,7 +11,14 @@ from typing import Any
 
 import pytest
 
-from smartmeter_devtools.bench_compare import _captures, _combine, _measure, _report, main
+from smartmeter_devtools.bench_compare import (
+    _captures,
+    _combine,
+    _measure,
+    _report,
+    _run_worker,
+    main,
+)
 from smartmeter_devtools.load_model import Household
 from smartmeter_devtools.push_encode import MeterEncoder
 
@@ -70,21 +77,9 @@ def test_tools_not_installed_are_reported(captures: Path) -> None:
     assert _measure("amshan", captures, passes=1) == {}
 
 
-def test_driver_prints_ours_and_why_the_others_are_missing(
-    captures: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    """The driver runs each tool in its own process; an interpreter that fails is reported."""
-    argv = [str(captures), "--passes", "1", "--rounds", "1", "--other-python", "/bin/false"]
-
-    assert main(argv) == 0
-
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == "steady state per message, median of 1 alternating rounds"
-    assert "seed: failed" in out
-    assert "amshan: failed" in out
-    (bench,) = [line for line in out if line.startswith("lge450-bench ")]
-    assert len(bench.split()) == 5  # name, median, ( p99), messages per second: no other tool
-    assert "lge450-noise                   ours: decoded nothing" in out
+def test_a_worker_that_fails_is_reported_not_raised(captures: Path) -> None:
+    """An interpreter that cannot run the worker (a broken throwaway venv) is a result too."""
+    assert _run_worker("/bin/false", "seed", captures, 1) == {"error": "failed"}
 
 
 def test_worker_prints_one_json_line(captures: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -113,7 +108,12 @@ def test_report_puts_the_other_tools_next_to_ours(capsys: pytest.CaptureFixture[
     """The ratio is theirs over ours: 4.0x means the other tool needs four times as long."""
     _report(
         {
-            "ours": {"lge450": {"median": 0.5, "p99": 0.6}, "aidon": {"median": 0.25, "p99": 0.3}},
+            "ours": {
+                "lge450": {"median": 0.5, "p99": 0.6},
+                "aidon": {"median": 0.25, "p99": 0.3},
+                "kamstrup": {"median": 0.1, "p99": 0.2},
+                "noise": {"error": "decoded nothing"},
+            },
             "seed": {"lge450": {"median": 2.0, "p99": 2.5}},
             "amshan": {"aidon": {"error": "KeyError: 'x'"}},
         }
@@ -121,4 +121,16 @@ def test_report_puts_the_other_tools_next_to_ours(capsys: pytest.CaptureFixture[
 
     out = capsys.readouterr().out.splitlines()
     assert out[1].split() == ["aidon", "0.250", "(", "0.300)", "4000", "amshan", "KeyError:", "'x'"]
-    assert out[2].split()[-3:] == ["seed", "2.000", "4.0x"]
+    assert out[2].split() == ["kamstrup", "0.100", "(", "0.200)", "10000"]  # no other tool
+    assert out[3].split()[-3:] == ["seed", "2.000", "4.0x"]
+    assert out[4].split() == ["noise", "ours:", "decoded", "nothing"]
+
+
+def test_a_tool_that_is_missing_everywhere_is_named_once(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A tool whose every round failed gets one line saying why, before the table."""
+    _report({"ours": {}, "seed": {"error": "failed"}, "amshan": {"error": "failed"}})
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[:2] == ["seed: failed", "amshan: failed"]
