@@ -194,3 +194,19 @@ def test_a_push_completed_by_another_push_s_header_gives_no_reading() -> None:
     decoder = new_decoder(stream)
     readings = decoder.feed(m0) + decoder.gap() + decoder.feed(pieced + m2) + decoder.gap()
     assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)
+
+
+def test_a_push_cut_in_its_meter_number_and_completed_by_garbage_gives_no_reading() -> None:
+    """Fuzz seed 8 (long run): garbage completed the string, then a 0xDB byte followed at once.
+
+    One tag byte right after an APDU at a known start was taken for the next APDU, so the
+    pieced-together push gave a reading without a meter id. Now that byte counts only for a
+    push shaped like the meter's, and a ciphered APDU needs its 0x08 system-title length.
+    """
+    stream = STREAMS["apdu"]
+    m0, m1, m2 = (stream.messages[i].data for i in range(3))
+    pieced = m1[:-4] + bytes.fromhex("54fe05c0") + bytes.fromhex("dbeabe67ca0e")
+    decoder = new_decoder(stream)
+    readings = decoder.feed(m0) + decoder.gap() + decoder.feed(pieced) + decoder.gap()
+    readings += decoder.feed(m2) + decoder.gap()
+    assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)

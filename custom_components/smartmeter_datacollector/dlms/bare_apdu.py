@@ -36,6 +36,7 @@ _STRAY_BYTES = frozenset((0x00, 0xFF))
 MAX_LENGTH = 8192
 # Green Book long-invoke-id-and-priority: bits 24-27 are reserved (zero on every meter seen).
 _RESERVED_INVOKE_BITS = 0x0F
+_SYSTEM_TITLE_LENGTH = 8
 _SYSTEM_TITLE_END = 10  # tag, 0x08, 8-byte system title
 # A genuine push holds no plausible notification header of its own; past this many candidates
 # inside one APDU, it is taken for a run of spliced messages (bounds the work per APDU).
@@ -73,6 +74,9 @@ def _plausible_notification_header(buf: bytes | bytearray, pos: int) -> FrameSta
 
 
 def _ciphered_end(buf: bytes | bytearray, pos: int) -> tuple[FrameStatus, int]:
+    if len(buf) - pos > 1 and buf[pos + 1] != _SYSTEM_TITLE_LENGTH:
+        # The system title is always 8 bytes long: a tag byte followed by anything else is none.
+        return FrameStatus.NOT_A_FRAME, pos
     if len(buf) - pos < _SYSTEM_TITLE_END + 1:
         return FrameStatus.INCOMPLETE, pos + _SYSTEM_TITLE_END + 1
     parsed = read_length(buf, pos + _SYSTEM_TITLE_END)
@@ -81,7 +85,7 @@ def _ciphered_end(buf: bytes | bytearray, pos: int) -> tuple[FrameStatus, int]:
             return FrameStatus.INCOMPLETE, pos + _SYSTEM_TITLE_END + 5
         return FrameStatus.NOT_A_FRAME, pos
     length, start = parsed
-    if buf[pos + 1] != 8 or length < 5 or start + length - pos > MAX_LENGTH:
+    if length < 5 or start + length - pos > MAX_LENGTH:
         return FrameStatus.NOT_A_FRAME, pos
     if start < len(buf):
         security_control = buf[start]
@@ -202,16 +206,25 @@ def _probe(
     for follower_at in range(end, min(end + 1 + _MAX_STRAY_BYTES, len(buf))):
         if follower_at > end and buf[follower_at - 1] not in _STRAY_BYTES:
             break
-        if not strict and follower_at == end and buf[end] in TAGS:
+        if (
+            not strict
+            and follower_at == end
+            and buf[end] in TAGS
+            and (vouch is None or vouch(bytes(buf[pos:end])) is not Shape.FOREIGN)
+        ):
             # Right after an APDU known to start where it did, the next one begins: even if that
-            # one is damaged, this one ended where its structure says.
+            # one is damaged, this one ended where its structure says. One tag byte is weak
+            # evidence (1 in 85 garbage bytes is one), so not for a shape unlike the meter's.
             return status, end
         follower = _plausible_start(buf, follower_at)
         if follower is FrameStatus.FRAME:
             return status, end
         if follower is FrameStatus.INCOMPLETE:
-            # The next APDU has begun plausibly; a known start need not wait for all of its header.
-            if at_gap or not strict:
+            # The next APDU has begun plausibly; a known start need not wait for all of its
+            # header, unless its shape is unlike the meter's (then the header must be seen).
+            if at_gap or (
+                not strict and (vouch is None or vouch(bytes(buf[pos:end])) is not Shape.FOREIGN)
+            ):
                 return status, end
             return FrameStatus.INCOMPLETE, len(buf) + 1
     if len(buf) <= end + _MAX_STRAY_BYTES and all(b in _STRAY_BYTES for b in buf[end:]):
