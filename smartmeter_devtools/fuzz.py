@@ -180,7 +180,8 @@ def _progress(job: Job, sent: int, tally: Tally, rss_start: int | None, elapsed:
     growth = _rss() - rss_start if rss_start is not None else 0
     print(
         f"[job {job.index} {elapsed:.0f} s] mutants {sent}, intact {tally.intact},"
-        f" exceptions {sum(tally.exceptions.values())}, slow feeds {tally.slow_feeds}"
+        f" exceptions {sum(tally.exceptions.values())}, internal errors {tally.internal_errors},"
+        f" slow feeds {tally.slow_feeds}"
         f" (worst {tally.worst_feed_ms:.1f} ms), lost {sum(tally.lost.values())},"
         f" wrong {sum(tally.wrong.values())}, RSS growth {_kib(growth)}",
         file=sys.stderr,
@@ -222,6 +223,7 @@ def report(results: list[JobResult], seed: int, wall: float) -> tuple[str, bool]
             f" feeds: {total.feeds}, {total.bytes_fed / 1e6:.1f} MB"
         ),
         f"exceptions: {exceptions} ({_counts(total.exceptions)})",
+        f"errors caught inside the decoder (stats.internal_errors): {total.internal_errors}",
         (
             f"feeds over {SLOW_FEED_S * 1000:.0f} ms CPU: {total.slow_feeds}"
             f" (worst {total.worst_feed_ms:.1f} ms; garbage collections of the whole process"
@@ -248,7 +250,7 @@ def report(results: list[JobResult], seed: int, wall: float) -> tuple[str, bool]
         + f"; max buffered {max((r.max_buffered for r in results), default=0)} bytes",
     ]
     lines += sorted({r.skipped_vectors for r in results if r.skipped_vectors})
-    return "\n".join(lines), bool(exceptions or lost or wrong)
+    return "\n".join(lines), bool(exceptions or total.internal_errors or lost or wrong)
 
 
 def write_findings(path: Path, results: list[JobResult], seed: int) -> int:

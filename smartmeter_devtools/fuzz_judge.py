@@ -162,6 +162,8 @@ class Tally:
     feeds: int = 0
     bytes_fed: int = 0
     exceptions: Counter[str] = field(default_factory=Counter)
+    # Errors the decoder caught itself (stats.internal_errors): the contract holds, yet each is a bug.
+    internal_errors: int = 0
     slow_feeds: int = 0
     worst_feed_ms: float = 0.0
     gc_in_feeds_ms: float = 0.0  # the longest collection inside a feed (not counted above)
@@ -186,6 +188,7 @@ class Tally:
         self.feeds += other.feeds
         self.bytes_fed += other.bytes_fed
         self.slow_feeds += other.slow_feeds
+        self.internal_errors += other.internal_errors
         self.worst_feed_ms = max(self.worst_feed_ms, other.worst_feed_ms)
         self.gc_in_feeds_ms = max(self.gc_in_feeds_ms, other.gc_in_feeds_ms)
         self.noise_recovered += other.noise_recovered
@@ -322,23 +325,28 @@ class StreamRunner:
             offset = end
 
     def _gap(self) -> None:
+        caught = self.decoder.stats.internal_errors
         try:
             self._gap_before = True
             readings = self.decoder.gap() or []
         except Exception as err:  # noqa: BLE001  (the contract under test: gap() never raises)
             self._exception(err, b"", "gap")
             return
+        self.tally.internal_errors += self.decoder.stats.internal_errors - caught
         for reading in readings:
             self._judge(reading_key(reading))
 
     def _feed(self, chunk: bytes) -> None:
         self.clock += len(chunk) * self.byte_time
         began, collected = time.thread_time(), GC_CLOCK.spent
+        caught = self.decoder.stats.internal_errors
         try:
             readings = bounded_feed(self.decoder, chunk, self.clock if self.timed else None)
         except (Exception, MemoryError, RecursionError) as err:  # noqa: BLE001  (under test)
             self._exception(err, chunk, "feed")
             readings = []
+        else:
+            self.tally.internal_errors += self.decoder.stats.internal_errors - caught
         # A garbage collection that fell into this feed walked the whole process (GcClock).
         pause = GC_CLOCK.spent - collected
         spent = time.thread_time() - began - pause
