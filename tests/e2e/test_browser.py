@@ -192,19 +192,26 @@ def test_a_port_that_cannot_open_is_named_at_once(
 
 
 # (profile, seed, encrypted): every profile plain, and encrypted where the meter can encrypt.
-DETECTED = [
-    ("lge450", 11, False),
-    ("lge570", 12, True),
-    ("lge360", 13, False),
-    ("iskraam550", 14, False),
-    ("kamstrup_han", 15, False),
-    ("kaifa_mbus", 16, True),
-    ("siemens_td3511", 17, False),
-    ("generic", 18, False),
+PROFILES_IN_FORM = (
+    "lge450",
+    "lge570",
+    "lge360",
+    "iskraam550",
+    "kamstrup_han",
+    "kaifa_mbus",
+    "siemens_td3511",
+    "generic",
+)
+# The TD-3511 answers in IEC 62056-21 text, which has no ciphering.
+CAN_ENCRYPT = ("lge450", "lge570", "lge360", "iskraam550", "kamstrup_han", "kaifa_mbus", "generic")
+DETECTED = [(profile, 11 + i, False) for i, profile in enumerate(PROFILES_IN_FORM)] + [
+    (profile, 31 + i, True) for i, profile in enumerate(CAN_ENCRYPT)
 ]
 
 
-@pytest.mark.parametrize("case", DETECTED, ids=[d[0] for d in DETECTED])
+@pytest.mark.parametrize(
+    "case", DETECTED, ids=[f"{p}-{'encrypted' if e else 'plain'}" for p, _, e in DETECTED]
+)
 def test_only_the_port_is_needed(
     page: Page, home_assistant: str, logs: Path, case: tuple[str, int, bool]
 ) -> None:
