@@ -112,3 +112,35 @@ def test_a_malformed_number_or_date_rejects_the_readout() -> None:
         lines = [*LINES[:index], bad, *LINES[index + 1 :]]
         assert decoder.feed(_unframed(lines)) == [], bad
         assert decoder.stats.dropped_messages == 1
+
+
+def test_a_framed_meter_s_block_with_a_damaged_stx_gives_no_reading() -> None:
+    """Once a block checked out, text without STX is a block whose BCC was never checked.
+
+    Fuzz seed 9 long run: a bit flip turned STX into LF and another one changed the time; the
+    readout was read as unframed text, so nothing checked the changed digit.
+    """
+    decoder = MeterDecoder("siemens_td3511")
+    intact = iec62056_21_readout(LINES)
+    damaged = bytearray(intact.replace(b"21:10:29", b"21:30:29"))
+    damaged[damaged.index(0x02)] = 0x0A
+
+    (first,) = decoder.feed(intact)
+    assert decoder.feed(bytes(damaged)) == []
+    (after,) = decoder.feed(intact)
+    assert after == first
+    assert decoder.stats.dropped_messages == 1
+
+
+def test_a_block_whose_stx_was_taken_for_a_bcc_still_reads_when_its_bcc_checks_out() -> None:
+    """A block cut short after its ETX takes the next block's STX for its BCC.
+
+    The next readout then arrives as text without STX; its own ETX and BCC still check it.
+    """
+    decoder = MeterDecoder("siemens_td3511")
+    intact = iec62056_21_readout(LINES)
+    cut = intact[: intact.index(b"\x03") + 1]
+
+    (first,) = decoder.feed(intact)
+    (after,) = decoder.feed(cut + intact)
+    assert after == first

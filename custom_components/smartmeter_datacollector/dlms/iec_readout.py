@@ -156,6 +156,12 @@ class ReadoutParser:
         self._await_bcc = False
         self._finished: _Readout | None = None  # "!" seen in a framed readout: waiting for BCC
         self._garbage = False  # a bad line since the last readout ended: the next one is suspect
+        # A meter that frames its readouts (STX ... ETX BCC) always does: once one block checked
+        # out, text without STX is a block whose STX was lost (damaged, or taken for the BCC of
+        # a block cut short before it), and it is trusted only if ETX and a BCC over every byte
+        # since the last block ended follow.
+        self._meter_frames = False
+        self._unframed_bcc = 0
         self.last_readout = b""
 
     @property
@@ -178,6 +184,8 @@ class ReadoutParser:
                 self._stats.dropped_messages += 1
             if self._framed:
                 self._bcc ^= byte
+            else:
+                self._unframed_bcc ^= byte
             if byte == STX:
                 self._start(framed=True)
             elif byte == ETX and self._framed:
@@ -199,6 +207,7 @@ class ReadoutParser:
         self._finished = None
         self._framed = framed
         self._bcc = 0
+        self._unframed_bcc = 0
         self._garbage = False
         self._line.clear()
 
@@ -246,11 +255,17 @@ class ReadoutParser:
         if self._framed:
             self._finished = readout  # trusted only once ETX and a matching BCC follow
             return
+        if self._meter_frames:
+            self._finished = readout
+            self._framed = True
+            self._bcc = self._unframed_bcc
+            return
         self._emit(readout, readings)
 
     def _end_block(self, bcc_ok: bool, readings: list[Reading]) -> None:
         finished, self._finished = self._finished, None
         self._framed = False
+        self._unframed_bcc = 0
         if not bcc_ok:
             self._stats.crc_errors += 1
             if finished is not None or self._readout is not None:
@@ -258,6 +273,7 @@ class ReadoutParser:
             self._readout = None
             return
         if finished is not None:
+            self._meter_frames = True
             self._emit(finished, readings)
 
     def _emit(self, readout: _Readout, readings: list[Reading]) -> None:
