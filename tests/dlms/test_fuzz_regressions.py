@@ -210,3 +210,20 @@ def test_a_push_cut_in_its_meter_number_and_completed_by_garbage_gives_no_readin
     readings = decoder.feed(m0) + decoder.gap() + decoder.feed(pieced) + decoder.gap()
     readings += decoder.feed(m2) + decoder.gap()
     assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)
+
+
+def test_a_ciphered_push_with_its_meter_number_damaged_gives_no_reading() -> None:
+    """Fuzz seed 9 (long run): the last bytes of a bare APDU ciphered without a tag were changed.
+
+    Without a tag nothing checks the ciphertext, and GCM deciphers a changed byte to a changed
+    byte: the meter number at the end was no longer text, so the push was read without a meter
+    id. An id that would come from an untagged text that is not text now gives no reading.
+    """
+    stream = STREAMS["apdu+enc"]
+    m0, m1, m2 = (stream.messages[i].data for i in range(3))
+    damaged = m1[:-3] + bytes(byte ^ 0x80 for byte in m1[-3:])
+    decoder = new_decoder(stream)
+    readings = decoder.feed(m0) + decoder.gap() + decoder.feed(damaged) + decoder.gap()
+    readings += decoder.feed(m2) + decoder.gap()
+    assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)
+    assert all(reading.meter_id for reading in readings)

@@ -25,6 +25,8 @@ class Layout:
     untagged_texts: list[str] = field(default_factory=list)
     list_id: str | None = None
     positional_meter_id: str | None = None
+    # Untagged octet strings that are neither a date-time nor text: possibly a damaged meter id.
+    untagged_binary: int = 0
 
 
 def as_text(value: object) -> str | None:

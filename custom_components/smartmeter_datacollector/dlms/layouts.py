@@ -121,6 +121,8 @@ def _walk(items: list[Any], layout: Layout) -> None:
             text = as_text(item)
             if text is not None:
                 layout.untagged_texts.append(text)
+            elif isinstance(item, (bytes, bytearray)):
+                layout.untagged_binary += 1
         index += 1
 
 

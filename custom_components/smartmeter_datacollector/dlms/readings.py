@@ -152,6 +152,11 @@ def build_reading(
         meter_id = own_id = layout.positional_meter_id or next(
             (text for text in layout.untagged_texts if not is_list_id(text)), None
         )
+        if meter_id is None and layout.untagged_binary:
+            # The id would come from an untagged text, and an untagged octet string is not text:
+            # the meter number with damaged bytes (a bare APDU ciphered without a tag has no
+            # check), so the reading cannot say whose it is.
+            return None
     timestamp = clock
     for raw in (header_time, *layout.untagged_times):
         if timestamp is None and raw is not None:
