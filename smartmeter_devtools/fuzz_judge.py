@@ -227,6 +227,7 @@ class StreamRunner:
         self.decoded_intact = False
         self.intact_keys = {key for keys in self.expected for key in keys}
         self.position = 0
+        self.feed_start = 0  # stream position of the last feed's first byte
         self.pending: deque[_Expectation] = deque()
         # Mutants of the batch being fed, plus the last ones already fed (see arrived_mutants).
         self.recent: deque[_SentMutant] = deque(maxlen=_RECENT_MUTANTS + MAX_UNITS)
@@ -355,6 +356,7 @@ class StreamRunner:
             (self.position, len(chunk), self.clock if self.timed else None, self._gap_before)
         )
         self._gap_before = False
+        self.feed_start = self.position
         self.position += len(chunk)
         kept = chunk[-_TAIL:]
         del self.tail[: len(kept)]
@@ -423,8 +425,13 @@ class StreamRunner:
         return out
 
     def arrived_mutants(self) -> list[_SentMutant]:
-        """The last mutants whose first byte has been fed, oldest first."""
-        return [m for m in self.recent if m.start < self.position][-_RECENT_MUTANTS:]
+        """Every mutant the last feed delivered and the last ones before it, oldest first.
+
+        One feed may carry a whole batch: a reading it gives may come from any mutant in it.
+        """
+        arrived = [m for m in self.recent if m.start < self.position]
+        earlier = [m for m in arrived if m.start < self.feed_start][-_RECENT_MUTANTS:]
+        return earlier + [m for m in arrived if m.start >= self.feed_start]
 
     def _vouched(self, sent: _SentMutant) -> bool:
         if sent.mutant.vouched:

@@ -14,8 +14,15 @@ import random
 from smartmeter_devtools.axdr_encode import Enum, Int8, OctetString, Structure, UInt32, obis
 from smartmeter_devtools.fuzz_corpus import encoded_streams
 from smartmeter_devtools.fuzz_findings import Findings
-from smartmeter_devtools.fuzz_guard import GcClock
-from smartmeter_devtools.fuzz_judge import StreamRunner, Tally, _Expectation, ends_in_value
+from smartmeter_devtools.fuzz_guard import GcClock, reading_key
+from smartmeter_devtools.fuzz_judge import (
+    StreamRunner,
+    Tally,
+    _Expectation,
+    _SentMutant,
+    ends_in_value,
+)
+from smartmeter_devtools.fuzz_mutate import Mutant
 
 STREAMS = {stream.name: stream for stream in encoded_streams(seed=5, count=3)}
 
@@ -81,3 +88,30 @@ def test_gc_clock_counts_collections_only_while_started() -> None:
     pauses = clock.pauses
     gc.collect()
     assert clock.pauses == pauses
+
+
+def test_a_vouched_mutant_early_in_one_big_feed_still_vouches_for_its_reading() -> None:
+    """Fuzz seed 9 (long run): one 2.7 KiB feed carried a whole batch of units.
+
+    A bit flip in a bare APDU without a tag (no check: vouched) decoded as sent, but four more
+    mutants came after it in the same feed and pushed it out of the last-four window, so its
+    reading was counted wrong. Every mutant of the feed that gave the reading now counts.
+    """
+    stream = STREAMS["apdu"]
+    tally = Tally()
+    runner = StreamRunner(stream, random.Random(1), tally, Findings(tally.findings))
+    flipped = bytearray(stream.messages[0].data)
+    flipped[flipped.index(bytes.fromhex("0100010800ff")) + 10] ^= 0x01
+    (reading,) = runner.decoder.feed(bytes(flipped)) + runner.decoder.gap()
+    forged = reading_key(reading)
+    assert forged not in runner.intact_keys
+    units = [Mutant("bitflip", bytes(flipped), (0,), True)]
+    units += [Mutant("garbage", b"\x00" * 4, (), False) for _ in range(4)]
+    start = 0
+    for unit in units:
+        runner.recent.append(_SentMutant(unit, start, start + len(unit.data)))
+        start += len(unit.data)
+    runner.feed_start, runner.position = 0, start
+    runner._judge(forged)
+    assert not tally.wrong
+    assert tally.vouched_readings["bitflip"] == 1
