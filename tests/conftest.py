@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 from unittest.mock import PropertyMock, patch
 
@@ -130,3 +131,9 @@ async def init_integration(
     await hass.async_block_till_done()
     await push(hass, mock_config_entry, pty_port, simulated_meter.message())
     return mock_config_entry
+
+
+@pytest.fixture
+def debug_logging(caplog: pytest.LogCaptureFixture) -> None:
+    """Reconnect attempts are logged at debug level; tests of the reader and coordinator count them."""
+    caplog.set_level(logging.DEBUG, logger="custom_components.smartmeter_datacollector")

@@ -6,7 +6,6 @@ The port's own life (unplugging, serial servers, back-off) is tests/test_reader.
 from __future__ import annotations
 
 from datetime import timedelta
-import logging
 from typing import TYPE_CHECKING
 
 from homeassistant.const import STATE_UNAVAILABLE
@@ -36,10 +35,7 @@ REOPENED = "Opened the meter port"
 WATCHDOG = timedelta(seconds=WATCHDOG_MIN + 1)
 
 
-@pytest.fixture(autouse=True)
-def debug_logging(caplog: pytest.LogCaptureFixture) -> None:
-    """Reconnect attempts are logged at debug level; the tests count them."""
-    caplog.set_level(logging.DEBUG, logger="custom_components.smartmeter_datacollector")
+pytestmark = pytest.mark.usefixtures("debug_logging")
 
 
 async def test_silent_meter_goes_unavailable_and_recovers_on_the_next_push(

@@ -7,7 +7,6 @@ into a real Home Assistant and read what a user sees: states, log lines, the ent
 from __future__ import annotations
 
 from datetime import timedelta
-import logging
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntryState
@@ -42,10 +41,7 @@ RETRY = "still unavailable"
 READINGS_BACK = "Readings from the meter"
 
 
-@pytest.fixture(autouse=True)
-def debug_logging(caplog: pytest.LogCaptureFixture) -> None:
-    """Reconnect attempts are logged at debug level; the tests count them."""
-    caplog.set_level(logging.DEBUG, logger="custom_components.smartmeter_datacollector")
+pytestmark = pytest.mark.usefixtures("debug_logging")
 
 
 async def test_unplugged_adapter_goes_unavailable_and_returns_without_restart(
