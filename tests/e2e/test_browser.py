@@ -238,6 +238,9 @@ def test_only_the_port_is_needed(
         expect(trying.or_(next_step).first).to_be_visible(timeout=EXPECT_TIMEOUT_MS)
         if encrypted:
             expect(dialog.get_by_text(keys_title)).to_be_visible(timeout=DETECT_TIMEOUT_MS)
+            # Like the confirm step below: a detection under 2 s may redraw this form once (the
+            # late-subscriber echo), which would clear a key typed into it before the redraw.
+            page.wait_for_timeout(2000)
             dialog.get_by_label("Encryption key").fill(METER_KEY)
             dialog.get_by_role("button", name="Submit").click()
         expected = PROFILES[profile]
