@@ -41,6 +41,7 @@ from .ha_bench_probe import (
     sensors_writing,
     used_bytes,
 )
+from .ha_bench_profiled import START as PROFILE_START, STOP as PROFILE_STOP
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 PUSH_INTERVAL_S = 1.0
@@ -58,6 +59,7 @@ class Running:
     config: Path
     hass: subprocess.Popen[bytes]
     simulator: subprocess.Popen[bytes] | None
+    profiled: bool = False
 
     @property
     def db(self) -> Path:
@@ -111,8 +113,10 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
                 raise SystemExit(f"{spec.name}: the simulator did not start, see {config}")
             time.sleep(0.1)
     command = [python, "-m", "homeassistant", "-c", str(config), "--skip-pip"]
-    if spec.name == args.cprofile:
-        command[1:1] = ["-m", "cProfile", "-o", str(config / "hass.prof")]
+    profiled = spec.name == args.cprofile
+    if profiled:
+        # Profiled during the windows only (ha_bench_profiled): start-up would bury the pushes.
+        command[1:3] = ["-m", "smartmeter_devtools.ha_bench_profiled", str(config / "hass")]
     hass = subprocess.Popen(  # noqa: S603
         command,
         # `python -m` puts the working folder first on sys.path: from the config folder,
@@ -122,7 +126,7 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    return Running(spec, config, hass, simulator)
+    return Running(spec, config, hass, simulator, profiled)
 
 
 def _wait_ready(cases: list[Running]) -> None:
@@ -175,6 +179,13 @@ def decoder_ms_per_push(messages: int = 2000) -> float:
     return (time.process_time() - began) * 1000 / (messages - warm)
 
 
+def _signal_profiled(cases: list[Running], signum: signal.Signals) -> None:
+    """Start or stop the window profile of the --cprofile case (its CPU includes the profiler)."""
+    for case in cases:
+        if case.profiled and case.hass.poll() is None:
+            os.kill(case.hass.pid, signum)
+
+
 def _say(message: str) -> None:
     sys.stderr.write(f"==> {message}\n")
     sys.stderr.flush()
@@ -188,6 +199,7 @@ def _measure(
     cases: list[Running], window: float, commit_slack: float, decoder_messages: int
 ) -> dict[str, dict[str, float]]:
     """One window: CPU, rows and growth per case (idle subtracted from CPU)."""
+    _signal_profiled(cases, PROFILE_START)
     start_wall = time.time()
     cpu0 = {case.spec.name: cpu_seconds(case.hass.pid) for case in cases}
     used0 = {case.spec.name: used_bytes(case.db) for case in cases}
@@ -196,6 +208,7 @@ def _measure(
     time.sleep(max(0.0, start_wall + window - time.time()))
     end_wall = time.time()
     cpu1 = {case.spec.name: cpu_seconds(case.hass.pid) for case in cases}
+    _signal_profiled(cases, PROFILE_STOP)
     # Rows of the window may still sit in the recorder's queue: wait for a commit or two.
     time.sleep(commit_slack)
     pushes = window / PUSH_INTERVAL_S
@@ -306,7 +319,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--simulator-cwd", type=Path, default=REPO_ROOT)
     parser.add_argument("--time-zone", default="Europe/Zurich")
     parser.add_argument("--http-port", type=int, default=18230, help="first case's HTTP port")
-    parser.add_argument("--cprofile", help="run this case's Home Assistant under cProfile")
+    parser.add_argument(
+        "--cprofile",
+        help="profile this case's Home Assistant in each window (config folder's hass-<round>.prof)",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the config folders")
     parser.add_argument("--json", type=Path, help="also write all rounds here")
     return parser

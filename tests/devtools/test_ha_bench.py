@@ -67,7 +67,8 @@ def test_a_meter_case_starts_is_seen_ready_and_stops(
         _stop(running)
 
     assert all(port.startswith("/dev/pts/") for port in ports)
-    assert "cProfile" in list(running[0].hass.args)  # type: ignore[arg-type]
+    command = list(running[0].hass.args)  # type: ignore[arg-type]
+    assert "smartmeter_devtools.ha_bench_profiled" in command
     assert all(case.simulator is not None for case in running)
     processes = [p for case in running for p in (case.hass, case.simulator) if p is not None]
     assert all(process.returncode is not None for process in processes)
