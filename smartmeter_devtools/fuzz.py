@@ -53,7 +53,8 @@ from typing import Any
 from .fuzz_corpus import Stream, capture_streams, encoded_streams
 from .fuzz_findings import Findings
 from .fuzz_guard import GC_CLOCK, install_cpu_guard
-from .fuzz_judge import MAX_UNITS, SLOW_FEED_S, StreamRunner, Tally
+from .fuzz_judge import MAX_UNITS, SLOW_FEED_S, StreamRunner
+from .fuzz_tally import Tally
 
 DEFAULT_VECTORS = Path(__file__).resolve().parents[1] / ".." / "shared" / "vectors"
 _WARM_UP_SHARE = 0.1  # memory is measured from here to the end (imports and caches settle first)

@@ -22,38 +22,17 @@ Rules (the module docstring of `fuzz` states them for users):
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 import inspect
 import random
 import time
-from typing import Any
 
-from ._decoder import (
-    DATA_NOTIFICATION,
-    ETX,
-    HDLC_FLAG,
-    HDLC_FORMAT_TYPE_3,
-    MBUS_START,
-    MBUS_STOP,
-    STX,
-    axdr_leaves,
-    body_start,
-    crc16_x25,
-    hdlc_frame_length,
-    iec_bcc,
-)
 from .fuzz_corpus import Stream
+from .fuzz_evidence import decode_alone, ends_in_value, valid_frames
 from .fuzz_findings import Findings
-from .fuzz_guard import (
-    GC_CLOCK,
-    ReadingKey,
-    bounded_feed,
-    fresh_feed,
-    new_decoder,
-    reading_key,
-)
+from .fuzz_guard import GC_CLOCK, ReadingKey, bounded_feed, new_decoder, reading_key
 from .fuzz_mutate import Mutant, mutate
+from .fuzz_tally import Tally
 
 SLOW_FEED_S = 0.050
 _LENIENT_FRAMINGS = frozenset(("apdu", "iec62056-21"))
@@ -66,64 +45,6 @@ _GAP_SHARE = 0.1
 # (a noise burst just before a push, a meter that resends at once).
 _BACK_TO_BACK = 0.3
 _TAIL = 32768  # bytes kept for judging readings stitched from genuine frames
-# A-XDR numbers that can be a reading's value and their sizes (IEC 62056-6-2: double-long
-# (-unsigned), long, unsigned, long-unsigned, long64(-unsigned), float32, float64); enums and
-# integer8 scalers are not.
-_VALUE_SIZES = {0x05: 4, 0x06: 4, 0x10: 2, 0x11: 1, 0x12: 2, 0x14: 8, 0x15: 8, 0x17: 4, 0x18: 8}
-
-
-def ends_in_value(apdu: bytes | None) -> bool:
-    """Whether a plaintext data-notification's last A-XDR leaf is a number a reading may take."""
-    if not apdu or apdu[0] != DATA_NOTIFICATION:
-        return False
-    try:
-        found, end = axdr_leaves(apdu, body_start(apdu, 0)[0])
-    except Exception:  # noqa: BLE001  (no plain A-XDR value: see below)
-        found, end = [], 0
-    if end == len(apdu) and found:
-        return found[-1].tag in _VALUE_SIZES
-    # Sagemcom's untagged descriptors are no plain A-XDR value: it ends in its last tagged value.
-    return any(len(apdu) > size and apdu[-size - 1] == tag for tag, size in _VALUE_SIZES.items())
-
-
-def decode_alone(stream: Stream, data: bytes) -> list[ReadingKey]:
-    """What a fresh decoder gives for these bytes fed at once (an exception gives nothing)."""
-    try:
-        return fresh_feed(stream, data)
-    except (Exception, MemoryError, RecursionError):  # noqa: BLE001  (reported where it raised)
-        return []
-
-
-def _valid_frames(data: bytes) -> Iterable[bytes]:
-    """Every HDLC frame, M-Bus long frame and IEC 62056-21 block in `data` that passes its check."""
-    for pos, byte in enumerate(data):
-        if byte == HDLC_FLAG and pos + 3 < len(data):
-            length = hdlc_frame_length(data, pos)
-            end = pos + 1 + length
-            if (
-                data[pos + 1] >> 4 == HDLC_FORMAT_TYPE_3
-                and length >= 7
-                and end < len(data)
-                and data[end] == HDLC_FLAG
-                and crc16_x25(data[pos + 1 : end - 2])
-                == int.from_bytes(data[end - 2 : end], "little")
-            ):
-                yield data[pos : end + 1]
-        elif byte == MBUS_START and pos + 5 < len(data):
-            size = data[pos + 1]
-            end = pos + 4 + size + 2
-            if (
-                data[pos + 2] == size
-                and data[pos + 3] == MBUS_START
-                and end <= len(data)
-                and data[end - 1] == MBUS_STOP
-                and sum(data[pos + 4 : end - 2]) & 0xFF == data[end - 2]
-            ):
-                yield data[pos:end]
-        elif byte == STX:
-            etx = data.find(ETX, pos + 1)
-            if 0 < etx < len(data) - 1 and iec_bcc(data[pos + 1 : etx + 1]) == data[etx + 1]:
-                yield data[pos : etx + 2]
 
 
 @dataclass(slots=True)
@@ -150,50 +71,6 @@ class _SentMutant:
     end: int
     alone: list[ReadingKey] | None = None
     forged: bool | None = None
-
-
-@dataclass(slots=True)
-class Tally:
-    """What one worker saw; merged across workers and streams."""
-
-    mutants: Counter[str] = field(default_factory=Counter)
-    intact: int = 0
-    intact_after_mutant: int = 0
-    feeds: int = 0
-    bytes_fed: int = 0
-    exceptions: Counter[str] = field(default_factory=Counter)
-    # Errors the decoder caught itself (stats.internal_errors): the contract holds, yet each is a bug.
-    internal_errors: int = 0
-    slow_feeds: int = 0
-    worst_feed_ms: float = 0.0
-    gc_in_feeds_ms: float = 0.0  # the longest collection inside a feed (not counted above)
-    lost: Counter[str] = field(default_factory=Counter)  # by framing
-    allowed_late: Counter[str] = field(default_factory=Counter)
-    cut_off: Counter[str] = field(default_factory=Counter)  # allowed: see the module docstring
-    wrong: Counter[str] = field(default_factory=Counter)  # by the mutant class nearest before it
-    vouched_readings: Counter[str] = field(default_factory=Counter)
-    source_readings: Counter[str] = field(default_factory=Counter)
-    noise_recovered: int = 0
-    stitched_readings: int = 0
-    findings: list[dict[str, Any]] = field(default_factory=list)
-
-    def merge(self, other: Tally) -> None:
-        """Add another tally's figures to this one."""
-        for name in ("mutants", "exceptions", "lost", "allowed_late", "cut_off", "wrong"):
-            getattr(self, name).update(getattr(other, name))
-        self.vouched_readings.update(other.vouched_readings)
-        self.source_readings.update(other.source_readings)
-        self.intact += other.intact
-        self.intact_after_mutant += other.intact_after_mutant
-        self.feeds += other.feeds
-        self.bytes_fed += other.bytes_fed
-        self.slow_feeds += other.slow_feeds
-        self.internal_errors += other.internal_errors
-        self.worst_feed_ms = max(self.worst_feed_ms, other.worst_feed_ms)
-        self.gc_in_feeds_ms = max(self.gc_in_feeds_ms, other.gc_in_feeds_ms)
-        self.noise_recovered += other.noise_recovered
-        self.stitched_readings += other.stitched_readings
-        self.findings += other.findings
 
 
 def _chunk_size(rng: random.Random) -> int:
@@ -406,7 +283,7 @@ class StreamRunner:
             if key in sent.alone and self._vouched(sent):
                 self.tally.vouched_readings[sent.mutant.kind] += 1
                 return
-        if key in decode_alone(self.stream, b"".join(_valid_frames(bytes(self.tail)))):
+        if key in decode_alone(self.stream, b"".join(valid_frames(bytes(self.tail)))):
             # Every frame it came from passed its check; only bytes between frames were dropped.
             self.tally.stitched_readings += 1
             return
@@ -438,7 +315,7 @@ class StreamRunner:
             return True
         if sent.forged is None:
             genuine = {f for i in sent.mutant.sources for f in self.stream.messages[i].frames}
-            sent.forged = any(f not in genuine for f in _valid_frames(sent.mutant.data))
+            sent.forged = any(f not in genuine for f in valid_frames(sent.mutant.data))
         return sent.forged
 
     def _expire(self) -> None:

@@ -15,7 +15,7 @@ from smartmeter_devtools.fuzz import Job, JobResult, report, run_job, write_find
 from smartmeter_devtools.fuzz_corpus import encoded_streams
 from smartmeter_devtools.fuzz_findings import Findings, shrink
 from smartmeter_devtools.fuzz_guard import fresh_feed, new_decoder
-from smartmeter_devtools.fuzz_judge import StreamRunner, Tally, _Expectation
+from smartmeter_devtools.fuzz_judge import StreamRunner, _Expectation
 from smartmeter_devtools.fuzz_mutate import (
     MUTATORS,
     hdlc_fields,
@@ -23,6 +23,7 @@ from smartmeter_devtools.fuzz_mutate import (
     iec_text,
     mbus_field,
 )
+from smartmeter_devtools.fuzz_tally import Tally
 
 REPO = Path(__file__).resolve().parents[2]
 STREAMS = {stream.name: stream for stream in encoded_streams(seed=5, count=4)}

@@ -7,7 +7,8 @@ import random
 
 from smartmeter_devtools.fuzz_corpus import encoded_streams
 from smartmeter_devtools.fuzz_findings import Findings, shrink
-from smartmeter_devtools.fuzz_judge import StreamRunner, Tally, _Expectation
+from smartmeter_devtools.fuzz_judge import StreamRunner, _Expectation
+from smartmeter_devtools.fuzz_tally import Tally
 
 
 def test_shrink_stops_when_its_budget_is_spent() -> None:
