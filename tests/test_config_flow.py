@@ -31,6 +31,7 @@ from custom_components.smartmeter_datacollector import (
     detection,
     flow_listen,
     flow_port,
+    flow_progress,
     serial_ports,
 )
 from custom_components.smartmeter_datacollector.const import (
@@ -479,30 +480,67 @@ async def test_network_port_that_never_answers_is_given_up(
     assert _shown(result)["reason"] == "no answer within 0.5 seconds"
 
 
-@pytest.mark.usefixtures("short_listen")
-async def test_a_listen_that_ended_is_announced_again(hass: HomeAssistant, meter: PtyMeter) -> None:
-    """A frontend that subscribed after the step ended still hears that it did."""
-    flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    heard: list[str] = []
-    two = asyncio.Event()
+@pytest.fixture
+def echo_any_step(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Echo the end of every progress step, however long a loaded machine made it take."""
+    monkeypatch.setattr(flow_progress, "_ECHO_WITHIN", 3600.0)
+
+
+async def _progress_events(hass: HomeAssistant, flow_id: str, count: int) -> None:
+    """Wait for count progress events of the flow, as a dialog subscribed from now on hears them."""
+    heard = asyncio.Event()
+    left = [count]
 
     @callback
     def progressed(event: Event) -> None:
-        heard.append(event.data["flow_id"])
-        if len(heard) >= 2:
-            two.set()
+        assert event.data["flow_id"] == flow_id
+        left[0] -= 1
+        if left[0] == 0:
+            heard.set()
 
     unsubscribe = hass.bus.async_listen(EVENT_DATA_ENTRY_FLOW_PROGRESSED, progressed)
+    try:
+        async with asyncio.timeout(30):
+            await heard.wait()
+    finally:
+        unsubscribe()
+
+
+@pytest.mark.usefixtures("short_listen", "echo_any_step")
+async def test_a_listen_that_ended_unseen_is_announced_again(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    """A dialog that subscribed after the step ended, so still shows it, hears that it did."""
+    flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], _user_input(meter.path, "lge450")
     )
-    result = await _listened(hass, result)
-    assert result["errors"] == {"base": "no_data"}
-    async with asyncio.timeout(30):
-        await two.wait()
-    unsubscribe()
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    # The listen ends and says so to nobody; the dialog subscribes only then.
+    await hass.async_block_till_done()
 
-    assert set(heard) == {flow["flow_id"]}
+    await _progress_events(hass, flow["flow_id"], 1)
+
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    assert result["errors"] == {"base": "no_data"}
+
+
+@pytest.mark.usefixtures("short_listen", "echo_any_step")
+async def test_a_dialog_that_never_fetched_the_end_hears_it_again(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    """However its subscription went, a dialog still on the progress is told once more."""
+    flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(
+        flow["flow_id"], _user_input(meter.path, "lge450")
+    )
+    assert result["type"] is FlowResultType.SHOW_PROGRESS
+
+    # The end's own event, then the same again: nothing fetched the flow in between.
+    await _progress_events(hass, flow["flow_id"], 2)
+
+    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    assert result["errors"] == {"base": "no_data"}
 
 
 @pytest.mark.usefixtures("setup_entry")
@@ -925,6 +963,34 @@ async def test_encrypted_meter_asks_for_the_key_and_checks_it_on_what_arrived(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     assert result["data"][CONF_PROFILE] == "lge570"
     assert result["data"][CONF_KEY] == meta["key"]
+
+
+@pytest.mark.usefixtures("quick_detect", "echo_any_step")
+async def test_key_form_after_a_quick_detection_is_not_redrawn(
+    hass: HomeAssistant, new_meter: Callable[..., PtyMeter]
+) -> None:
+    """Once the dialog shows the key form, no echo of the ended detection redraws it.
+
+    The dialog redraws the flow on every event of it, which would clear a key being typed.
+    """
+    payload, _ = _vector("lge570-enc")
+    meter = new_meter(2400)
+    meter.push(payload)
+    heard: list[str] = []
+    unsubscribe = hass.bus.async_listen(
+        EVENT_DATA_ENTRY_FLOW_PROGRESSED,
+        callback(lambda event: heard.append(event.data["flow_id"])),
+    )
+
+    # The dialog fetches the flow at the end's own event, as a subscribed dialog does.
+    result = await _detected(hass, meter.path)
+    assert result["step_id"] == "keys"
+    shown = len(heard)
+    assert shown >= 1
+    await hass.async_block_till_done(wait_background_tasks=True)
+    unsubscribe()
+
+    assert heard[shown:] == []
 
 
 @pytest.mark.usefixtures("quick_detect")

@@ -237,18 +237,13 @@ def test_only_the_port_is_needed(
         trying = dialog.get_by_text(re.compile(r"trying \d+ \d[NEO]\d"))
         expect(trying.or_(next_step).first).to_be_visible(timeout=EXPECT_TIMEOUT_MS)
         if encrypted:
+            # Typed as soon as the form shows: nothing redraws it once it is shown (flow_progress).
             expect(dialog.get_by_text(keys_title)).to_be_visible(timeout=DETECT_TIMEOUT_MS)
-            # Like the confirm step below: a detection under 2 s may redraw this form once (the
-            # late-subscriber echo), which would clear a key typed into it before the redraw.
-            page.wait_for_timeout(2000)
             dialog.get_by_label("Encryption key").fill(METER_KEY)
             dialog.get_by_role("button", name="Submit").click()
         expected = PROFILES[profile]
         expect(dialog.get_by_text(found)).to_be_visible(timeout=DETECT_TIMEOUT_MS)
         print(f"{profile}: detected {time.monotonic() - started:.1f} s after Submit")
-        # A person reads this step before confirming; the dialog may refresh it once right after
-        # a detection that took under 2 s (the late-subscriber echo), which a click must not race.
-        page.wait_for_timeout(2000)
         settings = str(expected.serial)
         expect(dialog.get_by_text(re.compile(re.escape(f"at {settings}")))).to_be_visible()
         expect(dialog.get_by_text(re.compile(re.escape(expected.model)))).to_be_visible()
