@@ -10,10 +10,13 @@ from meter_helpers import SerialServer, load_vector
 import pytest
 
 from custom_components.smartmeter_datacollector.connection import (
+    HOLD_CHARACTERS,
     MeterPortError,
     MeterStream,
+    hold_time,
     listen_for_reading,
     open_meter_port,
+    quiet_gap,
 )
 from custom_components.smartmeter_datacollector.dlms import PROFILES
 
@@ -115,3 +118,32 @@ async def test_silent_port_reports_nothing(pty_port: PtyPort) -> None:
     result = await listen_for_reading(pty_port.path, "lge450", None, None, 0.2)
     assert result.reading is None
     assert result.bytes_received == 0
+
+
+async def test_a_hold_leaves_what_arrives_in_the_driver_for_one_read(pty_port: PtyPort) -> None:
+    """Pieces a USB adapter hands over during a hold reach the reader in one read, none lost."""
+    stream = await MeterStream.open(pty_port.path, PROFILES["lge360"])
+    chunks = stream.chunks()
+    try:
+        await pty_port.write(b"\x7e\xa0")
+        assert await anext(chunks) == b"\x7e\xa0"
+        stream.hold(1.0)
+        pieces = [bytes([n]) * 16 for n in range(1, 9)]
+        for piece in pieces:
+            await pty_port.write(piece)
+            await asyncio.sleep(0)
+        assert await anext(chunks) == b"".join(pieces)
+        # A hold that is still running when the port closes ends with it.
+        stream.hold(60.0)
+    finally:
+        await chunks.aclose()
+        await stream.close()
+
+
+def test_holds_last_under_half_a_quiet_gap_and_a_quarter_of_the_tty_buffer() -> None:
+    """A 2400 Bd line is held by its quiet gap, a fast one by the buffer; serial servers never."""
+    slow, fast = PROFILES["lge450"].serial, PROFILES["iskraam550"].serial
+    assert hold_time("/dev/ttyUSB0", slow) == quiet_gap("/dev/ttyUSB0", slow) / 2
+    assert hold_time("/dev/ttyUSB0", fast) == pytest.approx(HOLD_CHARACTERS * 10 / 115200)
+    assert hold_time("/dev/ttyUSB0", fast) < quiet_gap("/dev/ttyUSB0", fast) / 2
+    assert hold_time("socket://192.0.2.1:2001", slow) is None

@@ -6,6 +6,7 @@ into a real Home Assistant and read what a user sees: states, log lines, the ent
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -136,3 +137,26 @@ async def test_closed_serial_server_is_reconnected(
         assert await hass.config_entries.async_unload(entry.entry_id)
     finally:
         await server.stop()
+
+
+async def test_a_push_handed_over_in_small_pieces_reads_whole(
+    hass: HomeAssistant, pty_port: PtyPort
+) -> None:
+    """A USB adapter hands a 2400 Bd push over a few bytes at a time; the reader holds them in
+    the driver between reads (connection.hold_time), and the push reads whole and right."""
+    vector = load_vector("lge450-pushlist-1")
+    entry = mock_entry(vector, port=pty_port.path)
+    await setup_entry(hass, entry)
+    decoder = entry.runtime_data.coordinator.decoder
+    # The stream shows it is framed (no silences to time) after its first push.
+    await push(hass, entry, pty_port, vector.data)
+
+    for start in range(0, len(vector.data), 4):
+        await pty_port.write(vector.data[start : start + 4])
+        # Real time between pieces, as on the line: holds end while the push comes in.
+        await asyncio.sleep(0.002)
+    await settle(hass, lambda: decoder.stats.readings == 2)
+
+    assert decoder.stats.bytes_discarded == 0
+    expected = vector.meta["values"]["1-1:1.8.0"]
+    assert float(energy_import(hass, entry.unique_id)) == expected["value"] / 1000

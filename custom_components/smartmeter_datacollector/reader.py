@@ -20,7 +20,15 @@ from homeassistant.helpers.event import async_call_later, async_track_time_inter
 from homeassistant.helpers.update_coordinator import UpdateFailed
 from serialx import redact_uri
 
-from .connection import IEC62056_21, MeterPortError, MeterStream, is_local_path, quiet_gap
+from .connection import (
+    HOLD_CHARACTERS,
+    IEC62056_21,
+    MeterPortError,
+    MeterStream,
+    hold_time,
+    is_local_path,
+    quiet_gap,
+)
 from .const import CONF_PORT, DOMAIN, LOGGER
 from .tasks import async_cancel_task
 
@@ -80,6 +88,10 @@ class MeterReader:
         # Text readouts arrive whole, one per poll; only push lines have gaps between messages.
         self.quiet_gap: float | None = (
             None if profile.framing == IEC62056_21 else quiet_gap(self.port, profile.serial)
+        )
+        # How long a message's bytes may gather in the driver between reads (framed lines).
+        self.hold: float | None = (
+            None if profile.framing == IEC62056_21 else hold_time(self.port, profile.serial)
         )
         self.connected = False
         self.reconnects = 0
@@ -214,12 +226,30 @@ class MeterReader:
             async for chunk in chunks:
                 # An empty chunk: the line fell silent after bytes, so a message ended there
                 # (a bare APDU is known to be complete only then).
-                for reading in self._sink.feed(chunk):
+                readings = self._sink.feed(chunk)
+                for index, reading in enumerate(readings):
+                    if index:
+                        # One reading at a time: a burst of buffered pushes must not hold the loop.
+                        await asyncio.sleep(0)
                     self._sink.publish(reading)
-                    # One reading at a time: a burst of buffered pushes must not hold the loop.
+                if not readings and (hold := self._hold_after(chunk)) is not None:
+                    # Mid-message on a framed line: let the rest gather in the driver. The next
+                    # read waits for the hold's end, which also gives other tasks the loop.
+                    stream.hold(hold)
+                else:
+                    # Give other tasks the loop between chunks even when bytes keep arriving.
                     await asyncio.sleep(0)
-                # Give other tasks the loop between chunks even when bytes keep arriving.
-                await asyncio.sleep(0)
+
+    def _hold_after(self, chunk: bytes) -> float | None:
+        """How long the bytes after this chunk may wait in the driver (None: read on at once).
+
+        Not while silences are timed (bare APDUs: a hold would blur the gap that ends one), and
+        not after a chunk larger than a hold lets through: bytes come faster than the line speed
+        (a backlog, a pseudo-terminal), and reading on at once is cheaper than waiting.
+        """
+        if len(chunk) > HOLD_CHARACTERS or self._sink.awaits_gaps:
+            return None
+        return self.hold
 
     def _quiet(self) -> float | None:
         """Time silences only while they mean something: a framed stream needs none."""
