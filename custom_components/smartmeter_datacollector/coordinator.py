@@ -92,6 +92,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         # The meter's device and its sub-meters' devices, named by what the pushes say.
         self.devices = MeterDevices(hass, self.meter_id, self.profile)
         self._decrypt_failures = 0
+        self._key_failures = 0  # key failures the decoder had counted at the last chunk
         # Issues an earlier run of this entry may have left: the first reading clears them.
         self._open_issues: set[str] = {ISSUE_NO_DATA, ISSUE_DECRYPTION}
         self._unsub_watchdog: Callable[[], None] | None = None
@@ -173,9 +174,10 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         """Decode what the port brought; an empty chunk is a silence that may end a message."""
         if not chunk:
             return self.decoder.gap()
-        failures_before = key_failures(self.decoder.stats)
         readings = self.decoder.feed(chunk, now=self.hass.loop.time())
-        failures = key_failures(self.decoder.stats) - failures_before
+        # The counters only grow (and outlive a renewed decoder): one look per chunk suffices.
+        seen, self._key_failures = self._key_failures, key_failures(self.decoder.stats)
+        failures = self._key_failures - seen
         if readings:
             self._decrypt_failures = 0
         elif failures:
