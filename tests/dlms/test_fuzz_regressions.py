@@ -227,3 +227,24 @@ def test_a_ciphered_push_with_its_meter_number_damaged_gives_no_reading() -> Non
     readings += decoder.feed(m2) + decoder.gap()
     assert _keys(readings) == _alone(stream, 0) + _alone(stream, 2)
     assert all(reading.meter_id for reading in readings)
+
+
+def test_damaged_pushes_do_not_evict_the_meter_s_skeleton() -> None:
+    """Fuzz seed 12: re-framed mutants, each a skeleton of its own, pushed the meter's one out.
+
+    Four of them were learned between the meter's pushes, so a push with garbage right after it
+    no longer matched any skeleton and was dropped as possibly cut short. A skeleton that
+    repeated now outlives skeletons seen once.
+    """
+    stream = STREAMS["apdu"]
+    pushes = [message.data for message in stream.messages]
+    decoder = new_decoder(stream)
+    readings: list[Reading] = []
+    expected: list[ReadingKey] = []
+    for n, push in enumerate(pushes):
+        # Another meter number (skeleton bytes): a valid push whose skeleton is never seen again.
+        other = push[:-1] + bytes((0x41 + n,))
+        readings += decoder.feed(push) + decoder.gap() + decoder.feed(other) + decoder.gap()
+        expected += _alone(stream, n) + [reading_key(r) for r in new_decoder(stream).feed(other)]
+    readings += decoder.feed(pushes[0] + bytes.fromhex("7ea8ff") * 8) + decoder.gap()
+    assert _keys(readings) == [*expected, *_alone(stream, 0)]

@@ -129,6 +129,7 @@ class Template:
         "manufacturer",
         "mask",
         "meter_id",
+        "proven",
         "system_title",
         "title_hex",
     )
@@ -164,6 +165,7 @@ class Template:
         self.manufacturer = reference.manufacturer
         self.system_title = system_title
         self.title_hex = reference.system_title
+        self.proven = False  # a later message matched it: the meter's own skeleton
 
     @property
     def skeleton_tail(self) -> bool:
@@ -437,13 +439,17 @@ class FastPath:
 
     def decode(self, apdu: bytes, system_title: bytes | None) -> Reading | None:
         """The Reading of an APDU with a learned skeleton, else None (take the full path)."""
-        for template in self._templates:
+        templates = self._templates
+        for index, template in enumerate(templates):
             if template.matches(apdu, system_title):
                 reading = template.reading(apdu)
                 if reading is not None:
                     self.hits += 1
                     self._backoff = 1
                     self._unproven = False
+                    template.proven = True
+                    if index:
+                        templates.insert(0, templates.pop(index))
                 return reading
         return None
 
@@ -477,5 +483,11 @@ class FastPath:
             return
         self.learned += 1
         self._unproven = True
-        self._templates.insert(0, template)
-        del self._templates[_MAX_TEMPLATES:]
+        templates = self._templates
+        templates.insert(0, template)
+        if len(templates) > _MAX_TEMPLATES:
+            # A skeleton seen once (a damaged message re-framed with valid checks, say) goes
+            # before one that repeated: garbage must not evict the meter's own push list, which
+            # also vouches where its bare APDUs end (`shape`). Otherwise the least recently used.
+            unproven = [i for i in range(1, len(templates)) if not templates[i].proven]
+            del templates[unproven[-1] if unproven else -1]
