@@ -44,7 +44,6 @@ from .ha_bench_probe import (
 from .ha_bench_profiled import START as PROFILE_START, STOP as PROFILE_STOP
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-PUSH_INTERVAL_S = 1.0
 START_TIMEOUT_S = 600.0
 # The recorder commits every 5 s by default; rows of a window are counted this long after it.
 COMMIT_SLACK_S = 12.0
@@ -83,9 +82,10 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
                 "--link",
                 str(link),
                 "--interval",
-                str(PUSH_INTERVAL_S),
+                str(spec.interval),
                 "--tz",
                 args.time_zone,
+                *(["--usb-latency", str(spec.usb_latency)] if spec.usb_latency else []),
             ],
             cwd=args.simulator_cwd,
             stderr=(config / "simulator.log").open("wb"),
@@ -100,7 +100,7 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
                 "--link",
                 str(link),
                 "--interval",
-                str(PUSH_INTERVAL_S),
+                str(spec.interval),
             ],
             cwd=REPO_ROOT,
             stderr=(config / "simulator.log").open("wb"),
@@ -211,11 +211,11 @@ def _measure(
     _signal_profiled(cases, PROFILE_STOP)
     # Rows of the window may still sit in the recorder's queue: wait for a commit or two.
     time.sleep(commit_slack)
-    pushes = window / PUSH_INTERVAL_S
     idle_cpu = cpu1.get("idle", 0.0) - cpu0.get("idle", 0.0)
     results: dict[str, dict[str, float]] = {}
     for case in cases:
         name = case.spec.name
+        pushes = window / case.spec.interval
         cpu = cpu1[name] - cpu0[name]
         rows = sensor_rows(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
         growth = used_bytes(case.db) - used0[name]
@@ -224,7 +224,7 @@ def _measure(
             "cpu_ms_per_push": (cpu - idle_cpu) * 1000 / pushes if name != "idle" else 0.0,
             "rows": rows,
             "rows_per_push": rows / pushes,
-            "rows_per_day": rows / pushes * SECONDS_PER_DAY / PUSH_INTERVAL_S,
+            "rows_per_day": rows / window * SECONDS_PER_DAY,
             "sensors_writing": (
                 sensors_writing(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
             ),

@@ -27,6 +27,10 @@ class CaseSpec:
     note: str = ""
     # The integration from --baseline-root (an older checkout) instead of --integration-root.
     baseline: bool = False
+    # Seconds between pushes; with usb_latency the simulator hands each push over in pieces at
+    # the line speed (an E450's 2400 Bd through a USB adapter), which takes most of 5 s.
+    interval: float = 1.0
+    usb_latency: float = 0.0
 
 
 CASES: dict[str, CaseSpec] = {
@@ -38,6 +42,21 @@ CASES: dict[str, CaseSpec] = {
         CaseSpec("min10", "ours", {"min_interval": 10}, "min_interval 10 s"),
         CaseSpec("base_default", "ours", note="--baseline-root, its defaults", baseline=True),
         CaseSpec("base_min10", "ours", {"min_interval": 10}, "--baseline-root", baseline=True),
+        CaseSpec(
+            "usb",
+            "ours",
+            note="2400 Bd in 16 ms USB pieces, every 5 s",
+            interval=5.0,
+            usb_latency=0.016,
+        ),
+        CaseSpec(
+            "base_usb",
+            "ours",
+            note="--baseline-root, 2400 Bd in 16 ms USB pieces, every 5 s",
+            baseline=True,
+            interval=5.0,
+            usb_latency=0.016,
+        ),
         CaseSpec("dsmr_default", "dsmr", note="time_between_update 30 s (default)"),
         CaseSpec("dsmr_0", "dsmr", {"time_between_update": 0}, "time_between_update 0"),
     )

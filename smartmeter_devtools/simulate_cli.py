@@ -73,6 +73,13 @@ def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=0,
         help="every N-th push carries the M-Bus channels alone, as a real E450 does (lge450)",
     )
+    parser.add_argument(
+        "--usb-latency",
+        type=float,
+        default=0.0,
+        help="hand each push over in pieces at the line speed, one every this many seconds, "
+        "as a USB serial adapter does (0.016 for FTDI's default)",
+    )
     parser.set_defaults(func=run)
 
 
@@ -116,6 +123,7 @@ def _config(args: argparse.Namespace) -> SimulatorConfig:
         state=args.state,
         line_baudrate=profile.serial.baudrate if args.line_check else None,
         channel_every=args.channel_every,
+        usb_latency=max(0.0, args.usb_latency),
     )
 
 

@@ -19,7 +19,7 @@ import time
 import tty
 from typing import TYPE_CHECKING
 
-from ._decoder import load_capture
+from ._decoder import PROFILES, load_capture
 from .iec_responder import ModeCMeter
 from .load_model import Household, Snapshot
 from .push_encode import MeterEncoder
@@ -148,6 +148,9 @@ class SimulatorConfig:
     state: Path | None = None
     # Every n-th push carries the M-Bus channels alone, as a real E450 alternates its pushes.
     channel_every: int = 0
+    # Hand each push over in pieces at the line speed, one every this many seconds, as a USB
+    # serial adapter does (FTDI's latency timer: 16 ms); 0 writes each push at once.
+    usb_latency: float = 0.0
 
 
 class Simulator:
@@ -278,10 +281,25 @@ class Simulator:
             if attached and wanted is not None and self.link.line_speed() != wanted:
                 # A UART at the wrong speed sees framing errors: a burst of nothing useful.
                 message = bytes(len(message))
-            if attached and self.link.write(message):
+            if attached and self._deliver(message):
                 self.delivered += 1
             if time.monotonic() - self._saved_at > _SAVE_EVERY_S:
                 self._save_counters()
+
+    def _deliver(self, message: bytes) -> bool:
+        """Write one push: at once, or in the pieces a USB adapter would hand over."""
+        latency = self.config.usb_latency
+        if latency <= 0:
+            return self.link.write(message)
+        serial = PROFILES[self.config.profile].serial
+        bits = 1 + serial.bytesize + (serial.parity != "N") + serial.stopbits
+        piece = max(1, round(latency * serial.baudrate / bits))
+        for start in range(0, len(message), piece):
+            if start and self._stop.wait(latency):
+                return False
+            if not self.link.write(message[start : start + piece]):
+                return False
+        return True
 
     def _idle_until(self, due: float) -> bool:
         """Wait for `due` (False when stopped), noticing readers that leave in the meantime."""
