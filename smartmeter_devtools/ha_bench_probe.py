@@ -55,10 +55,15 @@ def used_bytes(db: Path) -> int:
     return int((pages - free) * size)
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system time of all the process's threads (proc(5): fields 14 and 15)."""
+def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
+    """User + system time of all the process's threads (proc(5): fields 14 and 15).
+
+    `main_thread`: of the main thread alone, where Home Assistant runs its event loop and with
+    it the whole per-push path; the recorder and the executor work in threads of their own.
+    """
+    stat = Path(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat")
     # The command name (field 2) may hold spaces and ")": count fields after its last ")".
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    fields = stat.read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 

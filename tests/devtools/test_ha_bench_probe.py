@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 import subprocess
 import sys
+import threading
 import time
 
 import pytest
@@ -65,6 +66,23 @@ def test_cpu_seconds_of_this_process_match_its_clock() -> None:
         pass
 
     assert cpu_seconds(os.getpid()) == pytest.approx(time.process_time(), abs=0.1)
+
+
+def test_cpu_seconds_of_the_main_thread_leave_other_threads_out() -> None:
+    """The event loop's share: a busy worker thread counts for the process, not the main thread."""
+
+    def burn() -> None:
+        began = time.thread_time()
+        while time.thread_time() - began < 0.3:
+            pass
+
+    main_before = cpu_seconds(os.getpid(), main_thread=True)
+    worker = threading.Thread(target=burn)
+    worker.start()
+    worker.join()
+
+    assert cpu_seconds(os.getpid(), main_thread=True) - main_before < 0.2
+    assert cpu_seconds(os.getpid()) >= 0.25
 
 
 def test_cpu_seconds_of_a_command_named_with_parentheses(tmp_path: Path) -> None:
