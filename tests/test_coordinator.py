@@ -9,7 +9,7 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from homeassistant.const import STATE_UNAVAILABLE
-from homeassistant.helpers import entity_registry as er
+from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.util import dt as dt_util
 from meter_helpers import (
     count_logged,
@@ -23,7 +23,12 @@ from meter_helpers import (
 import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
-from custom_components.smartmeter_datacollector.coordinator import WATCHDOG_MIN
+from custom_components.smartmeter_datacollector.const import DOMAIN
+from custom_components.smartmeter_datacollector.coordinator import (
+    NO_DATA_ISSUE_AFTER,
+    WATCHDOG_MIN,
+)
+from custom_components.smartmeter_datacollector.issues import ISSUE_NO_DATA, issue_id
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -82,3 +87,23 @@ async def test_republishers_get_each_reading_once(hass: HomeAssistant, pty_port:
     remove()
 
     assert received == [vector.meta["meter_id"]] * 2
+
+
+async def test_a_meter_that_falls_silent_gets_its_issue_ten_minutes_after_its_last_push(
+    hass: HomeAssistant, pty_port: PtyPort
+) -> None:
+    """The no-data repair issue counts from the last reading (armed by the watchdog's expiry)."""
+    vector = load_vector("lge360-cfg2026")
+    entry = mock_entry(vector, port=pty_port.path)
+    await setup_entry(hass, entry)
+    await push(hass, entry, pty_port, vector.data)
+    issues = ir.async_get(hass)
+    no_data = issue_id(ISSUE_NO_DATA, entry.entry_id)
+
+    # Silent for nine minutes: unavailable, but no issue yet.
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=NO_DATA_ISSUE_AFTER - 60))
+    await settle(hass, lambda: energy_import(hass, entry.unique_id) == STATE_UNAVAILABLE)
+    assert issues.async_get_issue(DOMAIN, no_data) is None
+
+    async_fire_time_changed(hass, dt_util.utcnow() + timedelta(seconds=NO_DATA_ISSUE_AFTER + 1))
+    await settle(hass, lambda: issues.async_get_issue(DOMAIN, no_data) is not None)

@@ -161,7 +161,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
     def async_start(self) -> None:
         """Start reading in the background; the entry's unload stops it."""
         self._arm_watchdog()
-        self._arm_no_data()
+        self._arm_no_data(NO_DATA_ISSUE_AFTER)
         self.reader.async_start()
 
     async def async_shutdown(self) -> None:
@@ -197,7 +197,10 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         """One reading: entities, re-publishers, watchdog and issues."""
         self.last_reading_at = dt_util.utcnow()
         self._arm_watchdog()
-        self._arm_no_data()
+        if self._unsub_no_data is not None:
+            # Armed at start, or by the watchdog during a silence; the watchdog arms it again.
+            self._unsub_no_data()
+            self._unsub_no_data = None
         self._clear_issues()
         if not self.last_update_success:
             LOGGER.info("Readings from the meter on %s are back", self.display_port)
@@ -227,7 +230,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         )
 
     @callback
-    def _watchdog_expired(self, _now: datetime) -> None:
+    def _watchdog_expired(self, now: datetime) -> None:
         self._unsub_watchdog = None
         # Bytes that arrive but cannot be decrypted are a key problem, not a cable problem.
         locked = key_error(self.decoder.stats) is not None
@@ -255,14 +258,21 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         # only recovers by reopening it; the read loop then reconnects with back-off.
         self.reader.reopen()
         self._arm_watchdog()
+        if (
+            self._unsub_no_data is None
+            and self.last_reading_at is not None
+            and ISSUE_NO_DATA not in self._open_issues
+        ):
+            # The first expiry of a silence arms the issue, NO_DATA_ISSUE_AFTER after the last
+            # reading: re-arming it on every push as well would cost a timer per push.
+            silent = (now - self.last_reading_at).total_seconds()
+            self._arm_no_data(max(0.0, NO_DATA_ISSUE_AFTER - silent))
 
     @callback
-    def _arm_no_data(self) -> None:
+    def _arm_no_data(self, delay: float) -> None:
         if self._unsub_no_data is not None:
             self._unsub_no_data()
-        self._unsub_no_data = async_call_later(
-            self.hass, NO_DATA_ISSUE_AFTER, self._no_data_expired
-        )
+        self._unsub_no_data = async_call_later(self.hass, delay, self._no_data_expired)
 
     @callback
     def _no_data_expired(self, _now: datetime) -> None:
