@@ -23,6 +23,7 @@ from serialx import redact_uri
 from .connection import (
     HOLD_CHARACTERS,
     IEC62056_21,
+    READ_SIZE,
     MeterPortError,
     MeterStream,
     hold_time,
@@ -236,8 +237,10 @@ class MeterReader:
                     # Mid-message on a framed line: let the rest gather in the driver. The next
                     # read waits for the hold's end, which also gives other tasks the loop.
                     stream.hold(hold)
-                else:
-                    # Give other tasks the loop between chunks even when bytes keep arriving.
+                elif len(chunk) >= READ_SIZE:
+                    # A full read may have left bytes in the stream's buffer, and the next read
+                    # would return them at once: give other tasks the loop first. A shorter read
+                    # took everything buffered, so the next one waits (and yields) anyway.
                     await asyncio.sleep(0)
 
     def _hold_after(self, chunk: bytes) -> float | None:
