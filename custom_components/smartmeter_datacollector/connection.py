@@ -37,9 +37,10 @@ QUIET_MIN_NETWORK = 0.5
 # While a message comes in, a USB adapter hands over a few bytes per USB frame (FTDI: every 16 ms),
 # each a wake-up of Home Assistant's loop: an E450 at 2400 Bd hands over its 841 bytes in some 250
 # pieces. Left in the kernel's tty buffer (4 KiB, n_tty) for a while, they arrive in one read
-# instead: held for at most a quarter of that buffer's worth of characters, and for less than half
-# the quiet gap, so no silence that ends a message can hide inside a hold.
+# instead: held for at most a quarter of that buffer's worth of characters, and never longer than
+# a reading may come late for it (at 2400 Bd: some 10 reads per push instead of 250).
 HOLD_CHARACTERS = 1024
+HOLD_MAX = 0.5
 
 
 class MeterPortError(Exception):
@@ -63,12 +64,16 @@ def quiet_gap(port: str, settings: SerialSettings) -> float:
 
 
 def hold_time(port: str, settings: SerialSettings) -> float | None:
-    """Seconds a local port's bytes may gather in the driver between two reads (None: never)."""
+    """Seconds a local port's bytes may gather in the driver between two reads (None: never).
+
+    Only framed streams are held (their messages end on their own bytes), so a silence that falls
+    inside a hold hides nothing the decoder needs; bare APDUs, which end at a silence, never are.
+    """
     if not is_local_path(port):
         # A serial server's bytes come in TCP segments; no tty buffer of ours to size a hold by.
         return None
     bits = 1 + settings.bytesize + (settings.parity != "N") + settings.stopbits
-    return min(quiet_gap(port, settings) / 2, HOLD_CHARACTERS * bits / settings.baudrate)
+    return min(HOLD_MAX, HOLD_CHARACTERS * bits / settings.baudrate)
 
 
 def _reason(err: BaseException) -> str:
