@@ -248,3 +248,18 @@ def test_damaged_pushes_do_not_evict_the_meter_s_skeleton() -> None:
         expected += _alone(stream, n) + [reading_key(r) for r in new_decoder(stream).feed(other)]
     readings += decoder.feed(pushes[0] + bytes.fromhex("7ea8ff") * 8) + decoder.gap()
     assert _keys(readings) == [*expected, *_alone(stream, 0)]
+
+
+def test_a_push_cut_before_its_last_byte_and_completed_by_noise_gives_no_reading() -> None:
+    """Fuzz seed 9: a push cut before its last byte, then noise, then a push at once.
+
+    The noise byte completed the last value (a unit there, the meter number's last digit
+    here) and the next push's header confirmed the end: a reading with a value the meter never
+    sent. A push unlike the learned skeleton is now confirmed by a quiet line only.
+    """
+    stream = STREAMS["apdu"]
+    m0, m1, m2, m3 = (stream.messages[i].data for i in range(4))
+    decoder = new_decoder(stream)
+    readings = decoder.feed(m0) + decoder.gap() + decoder.feed(m1) + decoder.gap()
+    readings += decoder.feed(m2[:-1] + b"A" + m3) + decoder.gap()
+    assert _keys(readings) == _alone(stream, 0) + _alone(stream, 1) + _alone(stream, 3)

@@ -13,6 +13,7 @@ An APDU's own structure can end early (a count or length hit by noise) or run on
 message (a message cut short). So even at a known start, an APDU is taken only when what follows
 confirms its end: the next APDU's start, a quiet line, or, when neither is there, its content
 vouching for itself (`Vouch`: a learned push-list skeleton it matches, or a verified GCM tag).
+One unlike every skeleton learned from the meter is confirmed by a quiet line only.
 One that holds a whole other notification inside it ran on into that one and is never taken.
 """
 
@@ -195,43 +196,40 @@ def _probe(
             return FrameStatus.INCOMPLETE, end + 1
         # A known start, nothing after it yet. Taking it now must agree with what the bytes
         # still to come would decide (chunking must not matter): a learned skeleton vouches for
-        # it either way; a shape unlike every learned one waits for its successor or a gap.
+        # it either way; a shape unlike every learned one waits for a quiet line.
         # With nothing learned yet (a fresh decoder fed one whole push) it is taken as it is.
         if vouch is not None and vouch(bytes(buf[pos:end])) is Shape.FOREIGN:
             return FrameStatus.INCOMPLETE, end + 1
         return status, end
     # The next APDU must start right after this one, give or take a stray byte or two (an idle
     # line glitch). Anything else means this APDU was not what was sent: cut short and read on
-    # into its successor, or changed so that it ends early.
-    for follower_at in range(end, min(end + 1 + _MAX_STRAY_BYTES, len(buf))):
+    # into its successor, or changed so that it ends early. A shape unlike every learned
+    # skeleton is not confirmed by a successor at all: it may be a push cut short whose last
+    # value the next bytes completed (fuzz seed 9: a push cut before its last unit byte, noise
+    # 0x7E, then a push), so only a quiet line right after it confirms it.
+    shape = Shape.UNKNOWN if vouch is None else vouch(bytes(buf[pos:end]))
+    followers = range(end, min(end + 1 + _MAX_STRAY_BYTES, len(buf)))
+    for follower_at in followers if shape is not Shape.FOREIGN else ():
         if follower_at > end and buf[follower_at - 1] not in _STRAY_BYTES:
             break
-        if (
-            not strict
-            and follower_at == end
-            and buf[end] in TAGS
-            and (vouch is None or vouch(bytes(buf[pos:end])) is not Shape.FOREIGN)
-        ):
+        if not strict and follower_at == end and buf[end] in TAGS:
             # Right after an APDU known to start where it did, the next one begins: even if that
             # one is damaged, this one ended where its structure says. One tag byte is weak
-            # evidence (1 in 85 garbage bytes is one), so not for a shape unlike the meter's.
+            # evidence (1 in 85 garbage bytes is one), but only a shape like the meter's is here.
             return status, end
         follower = _plausible_start(buf, follower_at)
         if follower is FrameStatus.FRAME:
             return status, end
         if follower is FrameStatus.INCOMPLETE:
-            # The next APDU has begun plausibly; a known start need not wait for all of its
-            # header, unless its shape is unlike the meter's (then the header must be seen).
-            if at_gap or (
-                not strict and (vouch is None or vouch(bytes(buf[pos:end])) is not Shape.FOREIGN)
-            ):
+            # The next APDU has begun plausibly; a known start need not wait for all of it.
+            if at_gap or not strict:
                 return status, end
             return FrameStatus.INCOMPLETE, len(buf) + 1
     if len(buf) <= end + _MAX_STRAY_BYTES and all(b in _STRAY_BYTES for b in buf[end:]):
         return (status, end) if at_gap else (FrameStatus.INCOMPLETE, len(buf) + 1)
     # Garbage right after an APDU known to start where it did (no quiet line between): only its
     # content can show that it is whole rather than cut short and completed by the garbage.
-    if not strict and vouch is not None and vouch(bytes(buf[pos:end])) is Shape.WHOLE:
+    if not strict and shape is Shape.WHOLE:
         return status, end
     return FrameStatus.NOT_A_FRAME, pos
 
