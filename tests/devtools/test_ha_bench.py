@@ -24,6 +24,7 @@ from smartmeter_devtools.ha_bench import (
     _stop,
     _wait_ready,
     main,
+    paced_decoder_ms_per_push,
 )
 from smartmeter_devtools.ha_bench_config import CASES, PORT_LINK, prepare
 from smartmeter_devtools.ha_bench_probe import RECORDER_DB
@@ -110,6 +111,15 @@ def test_an_idle_round_is_reported_and_cleaned_up(
     assert set(measured) == {"idle"}
     assert measured["idle"]["rows"] == 0
     assert measured["idle"]["decoder_ms_per_push"] > 0
+    # A window shorter than a push gap paces no push.
+    assert measured["idle"]["paced_decoder_ms_per_push"] == 0.0
     base = re.search(r"config folders under (\S+);", err)
     assert base is not None
     assert not Path(base.group(1)).exists()
+
+
+def test_the_paced_decoder_feeds_one_push_a_second_until_the_window_ends() -> None:
+    """The decoder-alone figure at the meters' pace: some CPU per push, and the window kept."""
+    until = time.time() + 2.5
+    assert paced_decoder_ms_per_push(until) > 0
+    assert time.time() >= until
