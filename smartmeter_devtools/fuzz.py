@@ -22,7 +22,11 @@ How every reading is judged:
   by a mutant may be missed too (counted, allowed) when it ends in a number or nothing of its
   stream was decoded before: no decoder can tell it from one cut short inside its last value
   whose structure the garbage completed. The decoder still keeps those it can vouch for (a push
-  matching a skeleton learned from an earlier one, ending in skeleton bytes).
+  matching a skeleton learned from an earlier one, ending in skeleton bytes). A message may
+  also be missed (counted as "collided", allowed) when a frame that passes every check of its
+  transport but is in no message sent (a frame cut short whose claimed length ran into the next
+  message, its M-Bus sum matching by chance) began before it and ended inside it: two checked
+  frames overlap, and the transport cannot say which one the meter sent.
 - Any other reading must be (a) an intact message's reading, (b) a reading of a message that one
   of the last four mutants was made from (a message that survived noise between its frames or a
   duplicated frame), or (c) a reading a fresh decoder gives for a *vouched* mutant alone.
@@ -234,7 +238,8 @@ def report(results: list[JobResult], seed: int, wall: float) -> tuple[str, bool]
             f"lost resyncs: {lost} ({_counts(total.lost)}); first message after a mutant missed"
             f" (allowed for apdu/iec): {_counts(total.allowed_late)}; unchecked bare APDU with"
             f" garbage right after it, ending in a number or before any push was learned"
-            f" (allowed, undecidable): {_counts(total.cut_off)}"
+            f" (allowed, undecidable): {_counts(total.cut_off)}; overlapped by a forged frame"
+            f" passing its check (allowed, undecidable): {_counts(total.collided)}"
         ),
         f"wrong readings: {wrong} (by the mutant before them: {_counts(total.wrong)})",
         (

@@ -56,6 +56,12 @@ def decode_alone(stream: Stream, data: bytes) -> list[ReadingKey]:
 
 def valid_frames(data: bytes) -> Iterable[bytes]:
     """Every HDLC frame, M-Bus long frame and IEC 62056-21 block in `data` that passes its check."""
+    for start, end in valid_frame_spans(data):
+        yield data[start:end]
+
+
+def valid_frame_spans(data: bytes) -> Iterable[tuple[int, int]]:
+    """(start, end) of each frame `valid_frames` finds, in order of their starts."""
     for pos, byte in enumerate(data):
         if byte == HDLC_FLAG and pos + 3 < len(data):
             length = hdlc_frame_length(data, pos)
@@ -68,7 +74,7 @@ def valid_frames(data: bytes) -> Iterable[bytes]:
                 and crc16_x25(data[pos + 1 : end - 2])
                 == int.from_bytes(data[end - 2 : end], "little")
             ):
-                yield data[pos : end + 1]
+                yield pos, end + 1
         elif byte == MBUS_START and pos + 5 < len(data):
             size = data[pos + 1]
             end = pos + 4 + size + 2
@@ -79,8 +85,8 @@ def valid_frames(data: bytes) -> Iterable[bytes]:
                 and data[end - 1] == MBUS_STOP
                 and sum(data[pos + 4 : end - 2]) & 0xFF == data[end - 2]
             ):
-                yield data[pos:end]
+                yield pos, end
         elif byte == STX:
             etx = data.find(ETX, pos + 1)
             if 0 < etx < len(data) - 1 and iec_bcc(data[pos + 1 : etx + 1]) == data[etx + 1]:
-                yield data[pos : etx + 2]
+                yield pos, etx + 2

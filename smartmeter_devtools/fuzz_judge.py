@@ -16,7 +16,12 @@ Rules (the module docstring of `fuzz` states them for users):
   (counted as "cut off") if it ends in a number, or if no intact message of its stream has been
   decoded yet: with no delimiter and no check, it cannot be told from one cut short inside its
   last value whose structure the garbage completed, unless a skeleton learned from an earlier
-  push shows that its last bytes are not a value.
+  push shows that its last bytes are not a value;
+- a message may be missed (counted as "collided") when a frame that passes every check of its
+  transport (FCS, M-Bus sum and stop byte, BCC) but is in none of the messages sent began before
+  it and ended inside it: say a frame cut short whose claimed length ran into the next message,
+  with the sum matching by chance (1 in 65536 for M-Bus). The transport cannot tell it from a
+  frame the meter sent; whichever of two overlapping checked frames is taken, the other is lost.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ import random
 import time
 
 from .fuzz_corpus import Stream
-from .fuzz_evidence import decode_alone, ends_in_value, valid_frames
+from .fuzz_evidence import decode_alone, ends_in_value, valid_frame_spans, valid_frames
 from .fuzz_findings import Findings
 from .fuzz_guard import GC_CLOCK, ReadingKey, bounded_feed, new_decoder, reading_key
 from .fuzz_mutate import Mutant, mutate
@@ -45,6 +50,7 @@ _GAP_SHARE = 0.1
 # (a noise burst just before a push, a meter that resends at once).
 _BACK_TO_BACK = 0.3
 _TAIL = 32768  # bytes kept for judging readings stitched from genuine frames
+_LONGEST_FRAME = 2052  # HDLC: an 11-bit length field plus two flags (IEC 62056-46 8.4.1.2)
 
 
 @dataclass(slots=True)
@@ -318,6 +324,21 @@ class StreamRunner:
             sent.forged = any(f not in genuine for f in valid_frames(sent.mutant.data))
         return sent.forged
 
+    def _collided(self, expectation: _Expectation) -> bool:
+        """Whether a checked frame in no message began before the message and ended inside it.
+
+        The transport cannot tell such a frame from a genuine one (see the module docstring),
+        and taking it took the message's first bytes.
+        """
+        first = self.position - _TAIL
+        low = max(first, expectation.start - _LONGEST_FRAME)
+        window = bytes(self.tail[low - first : expectation.end - first])
+        genuine = {frame for message in self.stream.messages for frame in message.frames}
+        return any(
+            low + start < expectation.start < low + end and window[start:end] not in genuine
+            for start, end in valid_frame_spans(window)
+        )
+
     def _expire(self) -> None:
         while self.pending:
             expectation = self.pending[0]
@@ -328,6 +349,8 @@ class StreamRunner:
                 self.tally.allowed_late[self.stream.framing] += 1
             elif expectation.cut_off:
                 self.tally.cut_off[self.stream.framing] += 1
+            elif self._collided(expectation):
+                self.tally.collided[self.stream.framing] += 1
             else:
                 self.tally.lost[self.stream.framing] += 1
                 self.sink.lost(self, expectation)

@@ -25,6 +25,7 @@ class Tally:
     lost: Counter[str] = field(default_factory=Counter)  # by framing
     allowed_late: Counter[str] = field(default_factory=Counter)
     cut_off: Counter[str] = field(default_factory=Counter)  # allowed: see the module docstring
+    collided: Counter[str] = field(default_factory=Counter)  # allowed: see the module docstring
     wrong: Counter[str] = field(default_factory=Counter)  # by the mutant class nearest before it
     vouched_readings: Counter[str] = field(default_factory=Counter)
     source_readings: Counter[str] = field(default_factory=Counter)
@@ -34,7 +35,15 @@ class Tally:
 
     def merge(self, other: Tally) -> None:
         """Add another tally's figures to this one."""
-        for name in ("mutants", "exceptions", "lost", "allowed_late", "cut_off", "wrong"):
+        for name in (
+            "mutants",
+            "exceptions",
+            "lost",
+            "allowed_late",
+            "cut_off",
+            "collided",
+            "wrong",
+        ):
             getattr(self, name).update(getattr(other, name))
         self.vouched_readings.update(other.vouched_readings)
         self.source_readings.update(other.source_readings)

@@ -11,9 +11,10 @@ from collections import Counter
 import gc
 import random
 
+from smartmeter_devtools._decoder import MBUS_STOP
 from smartmeter_devtools.axdr_encode import Enum, Int8, OctetString, Structure, UInt32, obis
 from smartmeter_devtools.fuzz_corpus import encoded_streams
-from smartmeter_devtools.fuzz_evidence import ends_in_value
+from smartmeter_devtools.fuzz_evidence import ends_in_value, valid_frame_spans
 from smartmeter_devtools.fuzz_findings import Findings
 from smartmeter_devtools.fuzz_guard import GcClock, reading_key
 from smartmeter_devtools.fuzz_judge import StreamRunner, _Expectation, _SentMutant
@@ -111,3 +112,38 @@ def test_a_vouched_mutant_early_in_one_big_feed_still_vouches_for_its_reading() 
     runner._judge(forged)
     assert not tally.wrong
     assert tally.vouched_readings["bitflip"] == 1
+
+
+def _expire_after(stream_name: str, before: bytes) -> Tally:
+    """Judge the stream's first message, missed after `before`, once its deadline passed."""
+    stream = STREAMS[stream_name]
+    tally = Tally()
+    runner = StreamRunner(stream, random.Random(1), tally, Findings(tally.findings))
+    data = before + stream.messages[0].data
+    runner.tail[-len(data) :] = data
+    runner.position = len(data)
+    expected = Counter(runner.expected[0])
+    runner.pending.append(_Expectation(0, len(before), len(data), expected, False, len(data)))
+    runner._expire()
+    return tally
+
+
+def test_a_message_overlapped_by_a_forged_checked_frame_is_allowed_as_collided() -> None:
+    """Fuzz seed 9 (long run): a frame cut short whose M-Bus sum matched by chance.
+
+    Its claimed length ran into the next message, which it then swallowed; nothing in the
+    transport tells the two overlapping checked frames apart. Counted as collided, not lost.
+    """
+    intact = STREAMS["kaifa_mbus"].messages[0].data
+    stop = intact.index(MBUS_STOP, 3)  # the forged frame's stop byte: the intact one's own
+    head = bytes((0x53, 0xFF))  # C and A; CI makes the sum match the intact byte before `stop`
+    ci = (intact[stop - 1] - sum(head) - sum(intact[: stop - 1])) & 0xFF
+    size = len(head) + 1 + stop - 1
+    forged_start = bytes((0x68, size, size, 0x68, *head, ci))
+    assert any(start == 0 for start, _ in valid_frame_spans(forged_start + intact))
+
+    collided = _expire_after("kaifa_mbus", forged_start)
+    assert collided.collided["mbus"] == 1
+    assert not collided.lost
+    # Garbage that forms no checked frame leaves the loss a loss.
+    assert _expire_after("kaifa_mbus", b"\x68\x00\x55").lost["mbus"] == 1
