@@ -43,8 +43,9 @@ E450 = (
     ("2.8.1", "Wh", 0),
     ("2.8.2", "Wh", 0),
 )
-# Hours whose mean is below this share of the day's mean are too small to judge relatively.
-SMALL_HOUR = 0.2
+# Hours whose mean is below this (W) are judged by their absolute error: 1 % of them is under
+# 1 W, less than one push of a fridge switching on a second early moves an hour.
+JUDGED_FROM = 100.0
 
 
 @dataclass
@@ -110,13 +111,18 @@ def run(day: datetime, min_interval: float, seed: int, hours: int = 24) -> None:
         total += track.rows
         line = f"  {code:<8} {track.rows:6d} rows/{span}"
         if ".8." not in code:
-            day_mean = sum(track.pushed.values()) / len(track.pushed)
-            errors = [
-                abs(track.recorded.get(h, 0.0) - pushed) / pushed * 100
-                for h, pushed in track.pushed.items()
-                if h > 0 and pushed > SMALL_HOUR * day_mean
+            # Hour 0 starts with no state recorded yet.
+            hours_seen = [(h, p / 3600) for h, p in track.pushed.items() if h > 0]
+            watts = [abs(track.recorded.get(h, 0.0) / 3600 - mean) for h, mean in hours_seen]
+            shares = [
+                error / mean * 100
+                for error, (_, mean) in zip(watts, hours_seen, strict=True)
+                if mean >= JUDGED_FROM
             ]
-            line += f"   worst hourly mean error {max(errors, default=0.0):6.2f} %"
+            line += (
+                f"   worst hourly mean error {max(shares, default=0.0):6.2f} %"
+                f" (hours of {JUDGED_FROM:g} W or more), {max(watts, default=0.0):5.2f} W (any hour)"
+            )
         sys.stdout.write(line + "\n")
     sys.stdout.write(f"  all      {total:6d} rows/{span}\n")
     dsmr = _dsmr_rows(Household(seed=seed, start=day, tz=zone), day, seconds)

@@ -84,3 +84,50 @@ def test_recorded_integral_follows_the_pushes() -> None:
     assert recorded == pytest.approx(pushed, rel=0.002)
     # A write a minute plus the steps, not one per push.
     assert writes < 3 * 3600 / 20
+
+
+def _hourly_means(writer: MeanWriter, watts_at: list[float], start: float) -> list[float]:
+    """Recorded minus pushed mean of each hour: each write and each push held until the next."""
+    held: float | None = None
+    errors: list[float] = []
+    recorded = pushed = 0.0
+    for second, watts in enumerate(watts_at):
+        if second and second % 3600 == 0:
+            errors.append((recorded - pushed) / 3600)
+            recorded = pushed = 0.0
+        if second:
+            recorded += held if held is not None else 0.0
+            pushed += watts_at[second - 1]
+        if (value := writer.offer(watts, start + second)) is not None:
+            held = value
+    return errors
+
+
+def test_an_hour_does_not_pay_for_the_one_before() -> None:
+    """What a closed hour's statistics got wrong stays there: the next hour starts even.
+
+    A step too small to write at once, just before the hour boundary, leaves the closing hour
+    a little short; paying that back in the next hour would make the next hour wrong too.
+    """
+    start = 1_800_000_000.0 - 1_800_000_000.0 % 3600 + 0.5  # half a second into an hour
+    step_at = 3600 - 20
+    watts_at = [400.0] * step_at + [440.0] * (2 * 3600 - step_at) + [440.0]
+    errors = _hourly_means(MeanWriter(60.0, 1, 200.0, jumps=True), watts_at, start)
+    assert errors[0] < -0.1  # the step's last 20 s were recorded at 400 W
+    assert errors[1] == pytest.approx(0.0, abs=0.01)
+
+
+def test_a_steady_power_keeps_its_value_and_a_step_is_written() -> None:
+    """Wandering by a percent writes nothing at the boundaries; a lasting 10 % step does."""
+    writer = MeanWriter(60.0, 1, 200.0, jumps=True)
+    writer.shown(1000.0)
+    wander = [writer.offer(1000.0 + (5.0 if t % 2 else -5.0), START + 0.5 + t) for t in range(180)]
+    assert wander == [None] * 180
+    step = [
+        (t, value)
+        for t in range(180, 300)
+        if (value := writer.offer(1100.0, START + 0.5 + t)) is not None
+    ]
+    # Written once the step has moved the recorded integral by 9 s of 200 W, not at a boundary.
+    assert step[0][0] < 240
+    assert step[0][1] == pytest.approx(1100.0, abs=40.0)

@@ -8,13 +8,21 @@ the last state of the period, which the Energy dashboard sums up. So:
 - Totals write their latest value at the last push before each boundary of their interval
   (UTC multiples, dividing 5 minutes): every statistics period ends on the current total, and no
   total waits longer than `TOTAL_MAX_INTERVAL`.
-- Measurements write the mean of the pushes since their last write, not a sample. A mean
-  written at time t describes the interval before t, but the recorder counts it from t on: the
-  recorded states lag the pushes by one interval. `MeanWriter` keeps the running difference
-  between the recorded integral and the pushes' integral and takes it out of the next value, so
-  an hour's recorded mean differs from the pushes' only by what one interval can add (the
-  change of a trend), not by a whole interval of a level change.
-- Power jumps (a kettle, an oven) write the new value at once, so live power follows them.
+- Measurements write, at their interval's boundaries, the latest push minus the running
+  difference between the recorded integral and the pushes' integral, spread over the next
+  interval. The recorder counts a value written at t from t on, so what one interval gets wrong
+  the next takes out. The difference is kept per UTC hour (the long-term statistics' period):
+  an hour's recorded mean differs from the pushes' only by what its last interval adds, and a
+  closed hour's difference is not paid back, which would only move it into the next hour. (The
+  mean of the pushes since the last write, core dsmr's way, lags a falling load by half an
+  interval, and a power at 0 W cannot pay back what the lag recorded too much.)
+- Power jumps (a kettle, an oven) write the new value at once, so live power follows them; a
+  smaller step is written once it has moved the integral by `RESIDUAL_SECONDS` of the typical
+  magnitude.
+- A value within `STEADY_FRACTION` of the one shown is not written at a boundary: the value
+  shown is still right to that share, and the running difference carries what it leaves out.
+  Household power wanders by a few percent from minute to minute; writing each wander would
+  cost a row a minute for nothing a user can see.
 - A value equal to the one shown writes nothing.
 """
 
@@ -24,13 +32,19 @@ from typing import Final
 
 # Statistics periods are 5 minutes, aligned to the epoch (recorder/statistics.py).
 STATISTICS_PERIOD: Final = 300.0
+# Long-term statistics are hourly (UTC hours); what the recorder got wrong in a closed hour stays.
+HOUR: Final = 3600.0
 # The longest a changed total may wait before it is written.
 TOTAL_MAX_INTERVAL: Final = 60.0
 # Measurements nobody watches live (voltage, current, power factor, ...): once a period.
 SLOW_INTERVAL: Final = STATISTICS_PERIOD
-# A power push this far from the value shown is written at once (fraction of the value shown,
-# but never less than the floor in the sensor's unit).
+# A power push this far from the value shown is written at once: a quarter of the value shown,
+# and at least the typical magnitude (200 W): a kettle, an oven, a heat pump starting.
 JUMP_FRACTION: Final = 0.25
+# A power this close to the value shown (a share of it, and at least the share of the
+# typical magnitude below) leaves the value shown at a boundary.
+STEADY_FRACTION: Final = 0.03
+STEADY_FLOOR: Final = 0.015
 # Recorded and pushed integrals may differ by at most this many seconds of the value shown
 # (0.25 % of an hour) before a corrected value is written.
 RESIDUAL_SECONDS: Final = 9.0
@@ -66,6 +80,11 @@ class Ticker:
         self._served = 0.0
         self._last_push: float | None = None
 
+    @property
+    def served(self) -> float:
+        """The latest boundary a push was due for (ahead of that push)."""
+        return self._served
+
     def due(self, now: float) -> bool:
         """Whether the push at `now` (epoch seconds) should write; call once per push."""
         interval = self.interval
@@ -85,7 +104,7 @@ class Ticker:
 
 
 class MeanWriter:
-    """A measurement's value to write, if any, for each push: a corrected mean or a jump."""
+    """A measurement's value to write, if any, for each push: a corrected sample or a jump."""
 
     __slots__ = (
         "_base",
@@ -135,8 +154,14 @@ class MeanWriter:
         held = self._held
         if held is not None and self._last_time is not None:
             elapsed = now - self._last_time
-            self._residual += (held - self._last_value) * elapsed
             self._drift += (self._base - self._last_value) * elapsed
+            hour = now - now % HOUR
+            if self._last_time < hour:
+                # The closed hour's statistics keep their error; paying it back now would only
+                # move it into this hour. Count this hour's difference from its start.
+                self._residual = 0.0
+                elapsed = now - hour
+            self._residual += (held - self._last_value) * elapsed
         self._last_value, self._last_time = value, now
         if self._count:
             self._sum += value
@@ -153,7 +178,7 @@ class MeanWriter:
             return self._write(value, value)
         if self._jumps:
             scale: float = self._scale  # type: ignore[assignment]  # jumps need a scale
-            if abs(value - held) > JUMP_FRACTION * max(scale, abs(held)):
+            if abs(value - held) > max(scale, JUMP_FRACTION * abs(held)):
                 return self._write(value, value)
             # The pushes left what the last write predicted: correct before an hour's
             # boundary can freeze the difference into its statistics.
@@ -164,8 +189,12 @@ class MeanWriter:
         mean = self._sum / self._count
         if interval <= 0:
             return self._write(value, value)
-        # Take out what the recorded states are ahead of the pushes.
-        wanted = mean - self._residual / interval
+        # Take out what the recorded states are ahead of the pushes, unless this value is held
+        # into the next hour, whose account starts afresh.
+        served = self._ticker.served
+        wanted = value
+        if not (served > now and served % HOUR == 0):
+            wanted -= self._residual / interval
         # Shown within what was pushed, give or take a jump's worth; never below 0 W when no
         # push was negative.
         slack = JUMP_FRACTION * max(self._scale or 0.0, abs(mean))
@@ -177,12 +206,21 @@ class MeanWriter:
             # What a clamp keeps out (a power at 0 W cannot go lower) is not carried for ever.
             limit = RESIDUAL_SECONDS * self._scale
             self._residual = max(-limit, min(limit, self._residual))
-        return self._write(corrected, mean)
+        steady = max(STEADY_FRACTION * abs(held), STEADY_FLOOR * (self._scale or 0.0))
+        if self._jumps and abs(corrected - held) <= steady:
+            # Steady: keep the value shown; the next interval starts here.
+            self._restart(value)
+            return None
+        return self._write(corrected, value)
 
-    def _write(self, value: float, base: float) -> float | None:
+    def _restart(self, base: float) -> None:
+        """Start the next interval, predicting `base` for it."""
         self._count = 0
         self._base = base
         self._drift = 0.0
+
+    def _write(self, value: float, base: float) -> float | None:
+        self._restart(base)
         value = round(value, self._digits)
         if value == self._held:
             return None

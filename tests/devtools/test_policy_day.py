@@ -13,7 +13,8 @@ def _table(out: str) -> dict[str, tuple[int, float | None]]:
     """Rows and worst hourly-mean error (None for energy totals) per OBIS code of the report."""
     table: dict[str, tuple[int, float | None]] = {}
     for code, rows, error in re.findall(
-        r"^  (\d+\.\d+\.\d+) +(\d+) rows/2 h(?:   worst hourly mean error +([\d.]+) %)?$",
+        r"^  (\d+\.\d+\.\d+) +(\d+) rows/2 h"
+        r"(?:   worst hourly mean error +([\d.]+) % \(hours of 100 W or more\), +[\d.]+ W \(any hour\))?$",
         out,
         re.MULTILINE,
     ):
