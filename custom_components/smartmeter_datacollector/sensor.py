@@ -125,9 +125,10 @@ def writer_for(
 ) -> MeanWriter | SampleWriter:
     """The update policy of one sensor (README "Updates and the recorder").
 
-    Live power: the option's interval, means, jumps at once. Totals: at most ENERGY_MAX_SILENCE
-    apart. Other measurements: a mean per statistics period. Everything else: the option's
-    interval. An option of 0 writes every push that changes a value.
+    Live power: the option's interval, corrected samples, jumps at once. Totals: at most
+    ENERGY_MAX_SILENCE apart. Other measurements: a corrected sample per statistics period.
+    Everything else: the option's interval. An option of 0 writes every push that changes a
+    value.
     """
     every = aligned_interval(min_interval)
     state_class = description.state_class
