@@ -11,6 +11,7 @@ from pathlib import Path
 import socket
 import string
 import termios
+import time
 import tty
 from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
@@ -42,6 +43,10 @@ from custom_components.smartmeter_datacollector.const import (
     DOMAIN,
 )
 from custom_components.smartmeter_datacollector.dlms import PROFILES, MeterDecoder
+from custom_components.smartmeter_datacollector.dlms.detect import (
+    PUSH_LINE_SETTINGS,
+    READOUT_LINE_SETTING,
+)
 from custom_components.smartmeter_datacollector.dlms.identity import own_meter_id
 from custom_components.smartmeter_datacollector.line_settings import settings_data
 
@@ -79,9 +84,12 @@ class PtyMeter:
     line, which every open clears again: the next open always changes something and succeeds.
     """
 
-    def __init__(self, baudrate: int | None = None) -> None:
+    def __init__(self, baudrate: int | None = None, period: float = PUSH_PERIOD) -> None:
         # With a baud rate, a reader at another speed gets noise, as on a real line.
         self._baudrate = baudrate
+        # Pushes come every period seconds; the line is marked every PUSH_PERIOD regardless.
+        self._period = period
+        self._due = 0.0
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)
         os.set_blocking(self._master, False)
@@ -91,7 +99,7 @@ class PtyMeter:
         self._task = asyncio.get_running_loop().create_task(self._pushing())
 
     def push(self, payload: bytes) -> None:
-        """Start (or change) what the meter sends every PUSH_PERIOD seconds."""
+        """Start (or change) what the meter sends every period seconds."""
         self._payload = payload
 
     async def next_push(self) -> None:
@@ -104,7 +112,9 @@ class PtyMeter:
             attrs = termios.tcgetattr(self._slave)
             attrs[0] |= termios.IGNBRK
             termios.tcsetattr(self._slave, termios.TCSANOW, attrs)
-            if self._payload:
+            now = asyncio.get_running_loop().time()
+            if self._payload and now >= self._due:
+                self._due = now + self._period
                 payload = self._payload
                 if self._baudrate is not None and attrs[5] != _SPEED_CODES[self._baudrate]:
                     payload = bytes(len(payload))
@@ -126,8 +136,8 @@ class PtyMeter:
 async def new_meter() -> AsyncIterator[Callable[..., PtyMeter]]:
     meters: list[PtyMeter] = []
 
-    def make(baudrate: int | None = None) -> PtyMeter:
-        meters.append(PtyMeter(baudrate))
+    def make(baudrate: int | None = None, period: float = PUSH_PERIOD) -> PtyMeter:
+        meters.append(PtyMeter(baudrate, period))
         return meters[-1]
 
     yield make
@@ -1001,13 +1011,44 @@ async def test_detection_tells_a_silent_line_from_an_unknown_meter(
     result = await _detected(hass, silent.path)
     assert result["step_id"] == "user"
     assert result["errors"] == {"base": "no_data_any"}
-    assert "2400 8E1" in _shown(result)["settings"]
+    # Silence at one speed is silence at all: a push meter at another would have sent noise.
+    assert _shown(result)["settings"] == "2400 8E1, 300 7E1"
 
     noisy = new_meter()
     noisy.push(b"\x55" * 64)
     result = await _detected(hass, noisy.path)
     assert result["errors"] == {"base": "not_detected"}
     assert int(_shown(result)["bytes"]) > 0
+    assert _shown(result)["settings"] == ", ".join(
+        [*map(str, PUSH_LINE_SETTINGS), str(READOUT_LINE_SETTING)]
+    )
+
+
+@pytest.mark.usefixtures("setup_entry")
+async def test_detection_leaves_a_speed_after_one_whole_message_of_noise(
+    hass: HomeAssistant, new_meter: Callable[..., PtyMeter], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An AM550 at 115200 is found after noise at three speeds, none listened to for its window."""
+    monkeypatch.setattr(detection, "PUSH_WINDOW", 3600.0)
+    payload, meta = _vector("iskraam550-pushlist-1")
+    meter = new_meter(115200, period=2.0)
+    meter.push(payload)
+
+    def hold_up_the_loop() -> None:
+        # A busy Home Assistant: a read that ends late proves no silence, bytes may wait unread.
+        until = time.monotonic() + 0.6
+        while time.monotonic() < until:
+            pass
+
+    for delay in (1.0, 2.5, 4.0):
+        hass.loop.call_later(delay, hold_up_the_loop)
+    # A hang guard only: waiting out any one window would take an hour.
+    async with asyncio.timeout(600):
+        result = await _detected(hass, meter.path)
+
+    assert result["step_id"] == "confirm"
+    assert _shown(result)["settings"] == "115200 8N1"
+    assert _shown(result)["meter_id"] == _identity(payload, meta)[0]
 
 
 @pytest.mark.usefixtures("socket_enabled", "quick_detect")
