@@ -263,3 +263,19 @@ def test_a_push_cut_before_its_last_byte_and_completed_by_noise_gives_no_reading
     readings = decoder.feed(m0) + decoder.gap() + decoder.feed(m1) + decoder.gap()
     readings += decoder.feed(m2[:-1] + b"A" + m3) + decoder.gap()
     assert _keys(readings) == _alone(stream, 0) + _alone(stream, 1) + _alone(stream, 3)
+
+
+def test_a_damaged_push_learned_first_does_not_make_the_meter_s_pushes_foreign() -> None:
+    """Fuzz seed 15: the first push a decoder read was a damaged one, and its skeleton learned.
+
+    The meter's own pushes, back to back after it, then matched no skeleton and were held to
+    the rule for a shape unlike the meter's (a quiet line right after it): none was read. A
+    skeleton counts as the meter's only once it repeated.
+    """
+    stream = STREAMS["apdu"]
+    m0, m1, m2 = (stream.messages[i].data for i in range(3))
+    damaged = m0[:-1] + b"A"  # another meter number: a valid push with a skeleton of its own
+    decoder = new_decoder(stream)
+    readings = decoder.feed(damaged) + decoder.gap() + decoder.feed(m1 + m2) + decoder.gap()
+    expected = [reading_key(r) for r in new_decoder(stream).feed(damaged)]
+    assert _keys(readings) == expected + _alone(stream, 1) + _alone(stream, 2)

@@ -13,7 +13,8 @@ An APDU's own structure can end early (a count or length hit by noise) or run on
 message (a message cut short). So even at a known start, an APDU is taken only when what follows
 confirms its end: the next APDU's start, a quiet line, or, when neither is there, its content
 vouching for itself (`Vouch`: a learned push-list skeleton it matches, or a verified GCM tag).
-One unlike every skeleton learned from the meter is confirmed by a quiet line only.
+One unlike the meter's own skeleton (learned from it and repeated) is confirmed by a quiet line
+only.
 One that holds a whole other notification inside it ran on into that one and is never taken.
 """
 
@@ -44,6 +45,9 @@ _SYSTEM_TITLE_END = 10  # tag, 0x08, 8-byte system title
 _MAX_INNER_HEADERS = 4
 _DATE_AND_TIME = 9  # year (2), month, day, weekday, hour, minute, second, hundredths
 _NO_DEVIATION_NOR_STATUS = b"\x80\x00\x00"
+
+# Shapes that do not vouch for where an APDU ends, or speak against it.
+_UNLIKE = frozenset((Shape.UNPROVEN, Shape.FOREIGN))
 
 Vouch = Callable[[bytes], Shape]
 """What an APDU's content shows about its end (step 3's knowledge of the meter)."""
@@ -196,33 +200,34 @@ def _probe(
             return FrameStatus.INCOMPLETE, end + 1
         # A known start, nothing after it yet. Taking it now must agree with what the bytes
         # still to come would decide (chunking must not matter): a learned skeleton vouches for
-        # it either way; a shape unlike every learned one waits for a quiet line.
+        # it either way; a shape unlike every learned one waits for its successor or a gap.
         # With nothing learned yet (a fresh decoder fed one whole push) it is taken as it is.
-        if vouch is not None and vouch(bytes(buf[pos:end])) is Shape.FOREIGN:
+        if vouch is not None and vouch(bytes(buf[pos:end])) in _UNLIKE:
             return FrameStatus.INCOMPLETE, end + 1
         return status, end
     # The next APDU must start right after this one, give or take a stray byte or two (an idle
     # line glitch). Anything else means this APDU was not what was sent: cut short and read on
-    # into its successor, or changed so that it ends early. A shape unlike every learned
-    # skeleton is not confirmed by a successor at all: it may be a push cut short whose last
-    # value the next bytes completed (fuzz seed 9: a push cut before its last unit byte, noise
-    # 0x7E, then a push), so only a quiet line right after it confirms it.
+    # into its successor, or changed so that it ends early. A shape unlike the meter's own
+    # skeleton (one that repeated) is not confirmed by a successor at all: it may be a push cut
+    # short whose last value the next bytes completed (fuzz seed 9: a push cut before its last
+    # unit byte, noise 0x7E, then a push), so only a quiet line right after it confirms it.
     shape = Shape.UNKNOWN if vouch is None else vouch(bytes(buf[pos:end]))
     followers = range(end, min(end + 1 + _MAX_STRAY_BYTES, len(buf)))
     for follower_at in followers if shape is not Shape.FOREIGN else ():
         if follower_at > end and buf[follower_at - 1] not in _STRAY_BYTES:
             break
-        if not strict and follower_at == end and buf[end] in TAGS:
+        if not strict and follower_at == end and buf[end] in TAGS and shape not in _UNLIKE:
             # Right after an APDU known to start where it did, the next one begins: even if that
             # one is damaged, this one ended where its structure says. One tag byte is weak
-            # evidence (1 in 85 garbage bytes is one), but only a shape like the meter's is here.
+            # evidence (1 in 85 garbage bytes is one), so not for a shape unlike the learned ones.
             return status, end
         follower = _plausible_start(buf, follower_at)
         if follower is FrameStatus.FRAME:
             return status, end
         if follower is FrameStatus.INCOMPLETE:
-            # The next APDU has begun plausibly; a known start need not wait for all of it.
-            if at_gap or not strict:
+            # The next APDU has begun plausibly; a known start need not wait for all of its
+            # header, unless its shape is unlike the learned ones (then the header must be seen).
+            if at_gap or (not strict and shape not in _UNLIKE):
                 return status, end
             return FrameStatus.INCOMPLETE, len(buf) + 1
     if len(buf) <= end + _MAX_STRAY_BYTES and all(b in _STRAY_BYTES for b in buf[end:]):

@@ -189,12 +189,13 @@ class MeterDecoder:
         """
         system_title = None
         if apdu[0] in CIPHERED_TAGS:
+            # One that cannot be opened shows nothing of the meter's skeleton, for or against.
             ciphered = parse_ciphered(apdu)
             if ciphered is None:
-                return Shape.FOREIGN
+                return Shape.UNPROVEN
             plaintext, error = decrypt(ciphered, self._key, self._auth_key)
             if plaintext is None:
-                return Shape.UNKNOWN if error is CipherError.KEY_REQUIRED else Shape.FOREIGN
+                return Shape.UNKNOWN if error is CipherError.KEY_REQUIRED else Shape.UNPROVEN
             if error is None and ciphered.tag is not None and self._auth_key is not None:
                 return Shape.WHOLE
             apdu, system_title = plaintext, ciphered.system_title

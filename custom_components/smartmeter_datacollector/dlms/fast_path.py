@@ -461,13 +461,16 @@ class FastPath:
         """
         if not self._templates:
             return Shape.UNKNOWN
-        found = Shape.FOREIGN
+        found = None
         for template in self._templates:
             if template.matches(apdu, system_title):
                 if template.skeleton_tail:
                     return Shape.WHOLE
                 found = Shape.KNOWN
-        return found
+        if found is not None:
+            return found
+        proven = any(template.proven for template in self._templates)
+        return Shape.FOREIGN if proven else Shape.UNPROVEN
 
     def learn(self, apdu: bytes, system_title: bytes | None, reading: Reading) -> None:
         """Learn from a message the full path decoded, unless recent learning did not pay."""

@@ -31,6 +31,9 @@ class Shape(Enum):
     """What a bare APDU's content says about where it ends (it has no delimiter or check)."""
 
     UNKNOWN = "unknown"  # nothing learned about this meter's messages yet
-    FOREIGN = "foreign"  # unlike every push-list skeleton learned from this meter
+    # Unlike every skeleton learned so far, none of which has repeated yet: one of them may be
+    # a damaged message's rather than the meter's.
+    UNPROVEN = "unproven"
+    FOREIGN = "foreign"  # unlike every skeleton learned, one of which repeated: the meter's own
     KNOWN = "known"  # a learned skeleton, ending in a value (a cut value cannot be told)
     WHOLE = "whole"  # a learned skeleton ending in skeleton bytes, or a verified GCM tag
