@@ -118,8 +118,9 @@ def start_simulator(
     seed: int,
     key: str | None = None,
     line_check: bool = False,
+    wait: bool = True,
 ) -> Process:
-    """Start a simulated meter; return once its pty is linked at link."""
+    """Start a simulated meter; return once its pty is linked at link (at once if not wait)."""
     args = [
         sys.executable,
         "-m",
@@ -145,13 +146,19 @@ def start_simulator(
         # Noise for a reader at another baud rate, as a real line: detection must find the rate.
         args += ["--line-check"]
     process = Process.start(f"simulator {link.name}", args, log)
+    if wait:
+        wait_for_link(process, link)
+    return process
+
+
+def wait_for_link(process: Process, link: Path) -> None:
+    """Return once the simulator linked its pty at link; stop it if it never does."""
     deadline = time.monotonic() + START_TIMEOUT_S
     while not link.is_symlink():
         if not process.running() or time.monotonic() > deadline:
             process.stop()
             raise RuntimeError(f"the simulator did not create {link}:\n{process.tail()}")
         time.sleep(0.1)
-    return process
 
 
 def write_config(config: Path, http_port: int) -> None:

@@ -24,7 +24,7 @@ from e2e_pages import (
     screenshot_dialog,
     sensor_state,
 )
-from e2e_stack import METER_KEY, REPO_ROOT, WRONG_KEY, start_simulator
+from e2e_stack import METER_KEY, REPO_ROOT, WRONG_KEY, start_simulator, wait_for_link
 from playwright.sync_api import expect
 import pytest
 
@@ -220,12 +220,20 @@ def test_only_the_port_is_needed(
     folder = Path(tempfile.mkdtemp(prefix="smartmeter-e2e-"))
     link = folder / "ttyAUTO"
     key = METER_KEY if encrypted else None
+    # The simulator starts while the browser logs in; its port is needed only for the form.
     simulator = start_simulator(
-        link, logs / f"simulator-{profile}.log", profile, seed=seed, key=key, line_check=True
+        link,
+        logs / f"simulator-{profile}.log",
+        profile,
+        seed=seed,
+        key=key,
+        line_check=True,
+        wait=False,
     )
     try:
         log_in(page, home_assistant)
         dialog = open_meter_form(page)
+        wait_for_link(simulator, link)
         fill_meter_form(dialog, None, str(link))
         started = time.monotonic()
         dialog.get_by_role("button", name="Submit").click()
