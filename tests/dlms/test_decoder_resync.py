@@ -9,6 +9,7 @@ import pytest
 import synthetic
 
 from custom_components.smartmeter_datacollector.dlms import MeterDecoder, Reading
+from custom_components.smartmeter_datacollector.dlms.apdu import notification_end
 from smartmeter_devtools.framing_encode import iec62056_21_readout, mbus_frames
 
 
@@ -146,3 +147,23 @@ def test_iec_readout_after_garbage_is_at_most_one_late() -> None:
     assert len(decoder.feed(readout) + decoder.feed(readout)) >= 1
     framed = MeterDecoder("siemens_td3511")
     assert len(framed.feed(b"\x91garbage(" + iec62056_21_readout(lines))) == 1
+
+
+def test_a_damaged_push_at_a_read_edge_waits_when_no_skeleton_can_be_learned() -> None:
+    """Fuzz seed 13 (long run): an enum tag flipped to double-long ended the push 252 bytes early.
+
+    Nothing could be learned from this meter's pushes (untagged descriptors), so nothing vouched
+    for that end, yet a read ending exactly there took it: a reading without most values. Once
+    pushes were read, such a push waits for its successor or a quiet line, as an unlike one.
+    """
+    capture = load("sagemcom-xt211-apdu")
+    decoder = MeterDecoder("generic")
+    whole = decoder.feed(capture.data) + decoder.gap()
+    damaged = bytearray(capture.data)
+    damaged[11] ^= 0x10  # the first enum (0x16) read as a double-long-unsigned (0x06)
+    early = notification_end(bytes(damaged), 0)
+    assert early < len(damaged)
+
+    readings = decoder.feed(bytes(damaged[:early]))
+    readings += decoder.feed(bytes(damaged[early:]) + capture.data) + decoder.gap()
+    assert readings == whole

@@ -95,5 +95,6 @@ def test_repeated_pushes_each_yield_a_reading(name: str) -> None:
     decoder = _decoder(capture)
     first = decoder.feed(capture.data)
 
-    assert decoder.feed(capture.data * 3) == first * 3
+    # The last copy of a bare-APDU capture may wait for its successor or a quiet line.
+    assert decoder.feed(capture.data * 3) + decoder.gap() == first * 3
     assert decoder.buffered < 4096

@@ -199,7 +199,12 @@ class MeterDecoder:
             if error is None and ciphered.tag is not None and self._auth_key is not None:
                 return Shape.WHOLE
             apdu, system_title = plaintext, ciphered.system_title
-        return self._fast.shape(apdu, system_title)
+        shape = self._fast.shape(apdu, system_title)
+        if shape is Shape.UNKNOWN and self.stats.readings:
+            # Pushes were read, yet no skeleton could be learned from them (a descriptor body,
+            # say): nothing vouches for an end, so one at a read's edge waits as an unlike one.
+            return Shape.UNPROVEN
+        return shape
 
     def _internal_error(self, where: str, err: Exception, data: bytes) -> None:
         self.stats.internal_errors += 1
