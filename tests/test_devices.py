@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
+from homeassistant.core import callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 from meter_helpers import SimulatedMeter, push, setup_entry, state_of
@@ -98,6 +99,7 @@ async def test_channel_push_never_renames_the_meter_and_names_the_gas_meter(
     assert own.serial_number == meter.meter_id
     updates: list[str] = []
 
+    @callback  # in the event loop, not the executor: the list is read right after the pushes
     def updated(event: Event[dr.EventDeviceRegistryUpdatedData]) -> None:
         if event.data["action"] == "update":
             updates.append(event.data["device_id"])

@@ -170,6 +170,8 @@ def test_decoder_tests_run_without_home_assistant(tmp_path: Path) -> None:
             "-p",
             "pytest_asyncio.plugin",  # pyproject's asyncio ini options are strict-checked
             "-p",
+            "pytest_timeout",  # and so is its per-test timeout, which bounds this run's tests too
+            "-p",
             "no:cacheprovider",
             "-q",
         ],

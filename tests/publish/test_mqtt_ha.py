@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from homeassistant.components import mqtt
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import CONF_PORT
+from homeassistant.core import callback
 from mosquitto import Mosquitto, Subscriber, requires_mosquitto
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -128,9 +129,16 @@ async def test_mqtt_already_connected_when_the_meter_starts(
         pytest.skip("no shared vectors")
     vector = next(v for v in VECTORS if expected_time(v) is not None)
     connected = asyncio.Event()
-    unsubscribe = mqtt.async_subscribe_connection_status(
-        hass, lambda up: connected.set() if up else None
-    )
+
+    # A callback, so it runs in the event loop: a plain function would run in the executor,
+    # and setting the event from there (an asyncio.Event is not thread-safe) could leave this
+    # test waiting for ever.
+    @callback
+    def status(up: bool) -> None:
+        if up:
+            connected.set()
+
+    unsubscribe = mqtt.async_subscribe_connection_status(hass, status)
     await _setup_mqtt(hass, broker.port)
     async with asyncio.timeout(30):
         await connected.wait()
