@@ -516,22 +516,28 @@ async def _progress_events(hass: HomeAssistant, flow_id: str, count: int) -> Non
         unsubscribe()
 
 
-@pytest.mark.usefixtures("short_listen", "echo_any_step")
-async def test_a_listen_that_ended_unseen_is_announced_again(
-    hass: HomeAssistant, meter: PtyMeter
-) -> None:
-    """A dialog that subscribed after the step ended, so still shows it, hears that it did."""
+async def _listening_flow(hass: HomeAssistant, meter: PtyMeter) -> str:
+    """Start a flow on the pty meter and return its id while it shows the listening progress."""
     flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
     result = await hass.config_entries.flow.async_configure(
         flow["flow_id"], _user_input(meter.path, "lge450")
     )
     assert result["type"] is FlowResultType.SHOW_PROGRESS
+    return flow["flow_id"]
+
+
+@pytest.mark.usefixtures("short_listen", "echo_any_step")
+async def test_a_listen_that_ended_unseen_is_announced_again(
+    hass: HomeAssistant, meter: PtyMeter
+) -> None:
+    """A dialog that subscribed after the step ended, so still shows it, hears that it did."""
+    flow_id = await _listening_flow(hass, meter)
     # The listen ends and says so to nobody; the dialog subscribes only then.
     await hass.async_block_till_done()
 
-    await _progress_events(hass, flow["flow_id"], 1)
+    await _progress_events(hass, flow_id, 1)
 
-    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    result = await hass.config_entries.flow.async_configure(flow_id)
     assert result["errors"] == {"base": "no_data"}
 
 
@@ -540,16 +546,12 @@ async def test_a_dialog_that_never_fetched_the_end_hears_it_again(
     hass: HomeAssistant, meter: PtyMeter
 ) -> None:
     """However its subscription went, a dialog still on the progress is told once more."""
-    flow = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        flow["flow_id"], _user_input(meter.path, "lge450")
-    )
-    assert result["type"] is FlowResultType.SHOW_PROGRESS
+    flow_id = await _listening_flow(hass, meter)
 
     # The end's own event, then the same again: nothing fetched the flow in between.
-    await _progress_events(hass, flow["flow_id"], 2)
+    await _progress_events(hass, flow_id, 2)
 
-    result = await hass.config_entries.flow.async_configure(flow["flow_id"])
+    result = await hass.config_entries.flow.async_configure(flow_id)
     assert result["errors"] == {"base": "no_data"}
 
 
