@@ -70,6 +70,31 @@ async def test_silent_meter_goes_unavailable_and_recovers_on_the_next_push(
     assert count_logged(caplog, READINGS_BACK) == 1
 
 
+async def test_the_watchdog_counts_from_the_last_reading_not_from_when_it_was_armed(
+    hass: HomeAssistant, pty_port: PtyPort
+) -> None:
+    """A push does not re-arm the watchdog; when it runs out early it waits for the rest."""
+    vector = load_vector("lge360-cfg2026")
+    entry = mock_entry(vector, port=pty_port.path)
+    await setup_entry(hass, entry)
+    await push(hass, entry, pty_port, vector.data)
+    coordinator = entry.runtime_data.coordinator
+    assert coordinator.last_reading_at is not None
+    half = timedelta(seconds=coordinator.watchdog_timeout / 2)
+
+    # The timer armed at setup runs out half a timeout after the last reading. Moving the test
+    # clock cannot show this: a timer it fires is told the time moved to, a whole timeout or
+    # more after this reading. So the test stops the timer and runs its expiry at that moment.
+    coordinator._cancel_timers()
+    coordinator._watchdog_expired(coordinator.last_reading_at + half)
+    await hass.async_block_till_done()
+    assert energy_import(hass, entry.unique_id) != STATE_UNAVAILABLE
+
+    # The rest of the timeout later, it does expire.
+    async_fire_time_changed(hass, dt_util.utcnow() + WATCHDOG)
+    await settle(hass, lambda: energy_import(hass, entry.unique_id) == STATE_UNAVAILABLE)
+
+
 async def test_republishers_get_each_reading_once(hass: HomeAssistant, pty_port: PtyPort) -> None:
     vector = load_vector("lge450-pushlist-1")
     entry = mock_entry(vector, port=pty_port.path)

@@ -195,8 +195,9 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
     @callback
     def publish(self, reading: Reading) -> None:
         """One reading: entities, re-publishers, watchdog and issues."""
+        # The watchdog stays armed from the start; it measures the silence when it expires, so
+        # a push costs no timer of its own.
         self.last_reading_at = dt_util.utcnow()
-        self._arm_watchdog()
         if self._unsub_no_data is not None:
             # Armed at start, or by the watchdog during a silence; the watchdog arms it again.
             self._unsub_no_data()
@@ -232,6 +233,14 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
     @callback
     def _watchdog_expired(self, now: datetime) -> None:
         self._unsub_watchdog = None
+        if self.last_reading_at is not None:
+            silent = (now - self.last_reading_at).total_seconds()
+            if silent < self.watchdog_timeout:
+                # A reading came since the timer was armed: wait for the rest of the timeout.
+                self._unsub_watchdog = async_call_later(
+                    self.hass, self.watchdog_timeout - silent, self._watchdog_expired
+                )
+                return
         # Bytes that arrive but cannot be decrypted are a key problem, not a cable problem.
         locked = key_error(self.decoder.stats) is not None
         if self.last_update_success:
