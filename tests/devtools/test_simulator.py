@@ -464,7 +464,8 @@ def test_the_module_cli_simulates_until_sigint(tmp_path):
     finally:
         if process.poll() is None:
             process.kill()
-    assert len(readings) == 2
+    # It pushes every 0.1 s until stopped: on a busy machine one read can hold a third push.
+    assert len(readings) >= 2
     assert process.returncode == 0
     assert b"stopped after" in stderr
     assert not link.exists()
