@@ -233,14 +233,15 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
     @callback
     def _watchdog_expired(self, now: datetime) -> None:
         self._unsub_watchdog = None
-        if self.last_reading_at is not None:
-            silent = (now - self.last_reading_at).total_seconds()
-            if silent < self.watchdog_timeout:
-                # A reading came since the timer was armed: wait for the rest of the timeout.
-                self._unsub_watchdog = async_call_later(
-                    self.hass, self.watchdog_timeout - silent, self._watchdog_expired
-                )
-                return
+        silent = (
+            None if self.last_reading_at is None else (now - self.last_reading_at).total_seconds()
+        )
+        if silent is not None and silent < self.watchdog_timeout:
+            # A reading came since the timer was armed: wait for the rest of the timeout.
+            self._unsub_watchdog = async_call_later(
+                self.hass, self.watchdog_timeout - silent, self._watchdog_expired
+            )
+            return
         # Bytes that arrive but cannot be decrypted are a key problem, not a cable problem.
         locked = key_error(self.decoder.stats) is not None
         if self.last_update_success:
@@ -269,12 +270,11 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         self._arm_watchdog()
         if (
             self._unsub_no_data is None
-            and self.last_reading_at is not None
+            and silent is not None
             and ISSUE_NO_DATA not in self._open_issues
         ):
             # The first expiry of a silence arms the issue, NO_DATA_ISSUE_AFTER after the last
             # reading: re-arming it on every push as well would cost a timer per push.
-            silent = (now - self.last_reading_at).total_seconds()
             self._arm_no_data(max(0.0, NO_DATA_ISSUE_AFTER - silent))
 
     @callback
