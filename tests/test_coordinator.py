@@ -32,7 +32,8 @@ from custom_components.smartmeter_datacollector.issues import ISSUE_NO_DATA, iss
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
-    from meter_helpers import PtyPort
+    from meter_helpers import PtyPort, Vector
+    from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 LOST = "Lost the meter port"
 READINGS_BACK = "Readings from the meter"
@@ -43,18 +44,27 @@ WATCHDOG = timedelta(seconds=WATCHDOG_MIN + 1)
 pytestmark = pytest.mark.usefixtures("debug_logging")
 
 
+async def _meter_after_one_push(
+    hass: HomeAssistant, pty_port: PtyPort
+) -> tuple[Vector, MockConfigEntry]:
+    """An 8N1 meter set up on the pty, after its first reading.
+
+    8N1: the watchdog reopens the port, and this sandbox's ptys refuse to be reopened with parity.
+    """
+    vector = load_vector("lge360-cfg2026")
+    entry = mock_entry(vector, port=pty_port.path)
+    await setup_entry(hass, entry)
+    await push(hass, entry, pty_port, vector.data)
+    return vector, entry
+
+
 async def test_silent_meter_goes_unavailable_and_recovers_on_the_next_push(
     hass: HomeAssistant,
     pty_port: PtyPort,
     entity_registry: er.EntityRegistry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    # An 8N1 meter: the watchdog reopens the port, and this sandbox's ptys refuse to be
-    # reopened with parity.
-    vector = load_vector("lge360-cfg2026")
-    entry = mock_entry(vector, port=pty_port.path)
-    await setup_entry(hass, entry)
-    await push(hass, entry, pty_port, vector.data)
+    vector, entry = await _meter_after_one_push(hass, pty_port)
     value = energy_import(hass, entry.unique_id)
 
     async_fire_time_changed(hass, dt_util.utcnow() + WATCHDOG)
@@ -74,10 +84,7 @@ async def test_the_watchdog_counts_from_the_last_reading_not_from_when_it_was_ar
     hass: HomeAssistant, pty_port: PtyPort
 ) -> None:
     """A push does not re-arm the watchdog; when it runs out early it waits for the rest."""
-    vector = load_vector("lge360-cfg2026")
-    entry = mock_entry(vector, port=pty_port.path)
-    await setup_entry(hass, entry)
-    await push(hass, entry, pty_port, vector.data)
+    _, entry = await _meter_after_one_push(hass, pty_port)
     coordinator = entry.runtime_data.coordinator
     assert coordinator.last_reading_at is not None
     half = timedelta(seconds=coordinator.watchdog_timeout / 2)
@@ -118,10 +125,7 @@ async def test_a_meter_that_falls_silent_gets_its_issue_ten_minutes_after_its_la
     hass: HomeAssistant, pty_port: PtyPort
 ) -> None:
     """The no-data repair issue counts from the last reading (armed by the watchdog's expiry)."""
-    vector = load_vector("lge360-cfg2026")
-    entry = mock_entry(vector, port=pty_port.path)
-    await setup_entry(hass, entry)
-    await push(hass, entry, pty_port, vector.data)
+    _, entry = await _meter_after_one_push(hass, pty_port)
     issues = ir.async_get(hass)
     no_data = issue_id(ISSUE_NO_DATA, entry.entry_id)
 
