@@ -6,7 +6,11 @@ same windows so that a busy machine slows every case alike:
 
 - `idle`: Home Assistant with the recorder and no meter (what every other case subtracts),
 - this integration with given options (an E450 push list by default),
-- core `dsmr` with a DSMR 5 telegram from the same simulated household.
+- core `dsmr` with a DSMR 5 telegram from the same simulated household,
+- `floor`: no Home Assistant, only the integration's serialx stream and decoder reading the same
+  simulated meter in a plain asyncio loop (`ha_bench_floor`), and `no_sensors`: this
+  integration with its sensors disabled. With `default` they split a push's cost into reading
+  and decoding, Home Assistant and the coordinator, and the sensors with the recorder.
 
 CPU is the process's user+system time (all threads, the recorder's included, from /proc) minus
 the idle process's over the same window, divided by the pushes the simulators sent in it; "loop
@@ -53,6 +57,8 @@ START_TIMEOUT_S = 600.0
 PUSH_EVERY_S = 1.0
 # The recorder commits every 5 s by default; rows of a window are counted this long after it.
 COMMIT_SLACK_S = 12.0
+# What the floor case creates once it decoded a reading (in its folder).
+FLOOR_READY = "floor-ready"
 SECONDS_PER_DAY = 86400.0
 
 
@@ -76,7 +82,7 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
     python = sys.executable
     link = config / PORT_LINK
     simulator = None
-    if spec.kind == "ours":
+    if spec.kind in {"ours", "floor"}:
         simulator = subprocess.Popen(  # noqa: S603  (our own interpreter and module)
             [
                 python,
@@ -119,7 +125,10 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
                 raise SystemExit(f"{spec.name}: the simulator did not start, see {config}")
             time.sleep(0.1)
     command = [python, "-m", "homeassistant", "-c", str(config), "--skip-pip"]
-    profiled = spec.name == args.cprofile
+    if spec.kind == "floor":
+        floor = ["smartmeter_devtools.ha_bench_floor", str(link), str(config / FLOOR_READY)]
+        command = [python, "-m", *floor, "--tz", args.time_zone]
+    profiled = spec.name == args.cprofile and spec.kind != "floor"
     if profiled:
         # Profiled during the windows only (ha_bench_profiled): start-up would bury the pushes.
         command[1:3] = ["-m", "smartmeter_devtools.ha_bench_profiled", str(config / "hass")]
@@ -136,24 +145,35 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
 
 
 def _wait_ready(cases: list[Running]) -> None:
-    """Until every meter case has sensor states in its database (the entry is running)."""
+    """Until every case but idle runs (`_ready_message`); a Home Assistant that exits stops it."""
     deadline = time.monotonic() + START_TIMEOUT_S
     waiting = [case for case in cases if case.spec.kind != "idle"]
     while waiting:
         for case in list(waiting):
             if case.hass.poll() is not None:
                 raise SystemExit(f"{case.spec.name}: Home Assistant exited, see {case.config}")
-            try:
-                if case.db.exists() and sensor_rows(case.db, 0, time.time() + 1) > 0:
-                    waiting.remove(case)
-                    _say(f"{case.spec.name}: sensors are being recorded")
-            except sqlite3.OperationalError:
-                pass  # the recorder is still creating its schema
+            if (ready := _ready_message(case)) is not None:
+                waiting.remove(case)
+                _say(f"{case.spec.name}: {ready}")
         if not waiting:
             return
         if time.monotonic() > deadline:
             raise SystemExit(f"not ready after {START_TIMEOUT_S:.0f} s: {waiting}")
         time.sleep(2)
+
+
+def _ready_message(case: Running) -> str | None:
+    """What shows that a case runs, or None while nothing does yet."""
+    if case.spec.kind == "floor":
+        return "readings are being decoded" if (case.config / FLOOR_READY).exists() else None
+    if not case.spec.sensors:
+        registered = enabled_sensors(case.config, DOMAIN, disabled_too=True)
+        return "sensors are registered, disabled" if registered else None
+    try:
+        recorded = case.db.exists() and sensor_rows(case.db, 0, time.time() + 1) > 0
+    except sqlite3.OperationalError:
+        return None  # the recorder is still creating its schema
+    return "sensors are being recorded" if recorded else None
 
 
 def _e450_messages(count: int) -> list[bytes]:
@@ -260,21 +280,23 @@ def _measure(
         name = case.spec.name
         pushes = window / case.spec.interval
         cpu = cpu1[name] - cpu0[name]
-        rows = sensor_rows(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
+        # The floor runs no Home Assistant: nothing of an idle one to take off, nothing recorded.
+        ha = case.spec.kind != "floor"
+        base_cpu, base_loop = (idle_cpu, idle_loop) if ha else (0.0, 0.0)
+        recorded = case.spec.kind in {"ours", "dsmr"}
+        rows = sensor_rows(case.db, start_wall, end_wall) if recorded else 0
         growth = used_bytes(case.db) - used0[name]
         results[name] = {
             "cpu_s": cpu,
-            "cpu_ms_per_push": (cpu - idle_cpu) * 1000 / pushes if name != "idle" else 0.0,
+            "cpu_ms_per_push": (cpu - base_cpu) * 1000 / pushes if name != "idle" else 0.0,
             # The event loop's thread: the per-push path, without the recorder's thread.
             "loop_ms_per_push": (
-                (loop1[name] - loop0[name] - idle_loop) * 1000 / pushes if name != "idle" else 0.0
+                (loop1[name] - loop0[name] - base_loop) * 1000 / pushes if name != "idle" else 0.0
             ),
             "rows": rows,
             "rows_per_push": rows / pushes,
             "rows_per_day": rows / window * SECONDS_PER_DAY,
-            "sensors_writing": (
-                sensors_writing(case.db, start_wall, end_wall) if case.spec.kind != "idle" else 0
-            ),
+            "sensors_writing": (sensors_writing(case.db, start_wall, end_wall) if recorded else 0),
             "db_kib_per_hour": growth / 1024 * 3600 / (end_wall - start_wall + commit_slack),
             "decoder_ms_per_push": decoder_ms,
             "paced_decoder_ms_per_push": paced_ms,
@@ -305,7 +327,7 @@ def _print_round(index: int, results: dict[str, dict[str, float]], load: tuple[f
 def _print_sensors(cases: list[Running]) -> None:
     _out("\nsensors enabled (entity registry):")
     for case in cases:
-        if case.spec.kind != "idle":
+        if case.spec.kind in {"ours", "dsmr"}:
             platform = DOMAIN if case.spec.kind == "ours" else case.spec.kind
             enabled = enabled_sensors(case.config, platform)
             _out(f"  {case.spec.name:<14} {enabled:3d}  ({case.spec.note})")

@@ -22,7 +22,7 @@ class CaseSpec:
     """One Home Assistant to run: which integration and with what options."""
 
     name: str
-    kind: str  # "idle", "ours" or "dsmr"
+    kind: str  # "idle", "ours", "dsmr" or "floor" (ha_bench_floor instead of Home Assistant)
     options: dict[str, Any] = field(default_factory=dict)
     note: str = ""
     # The integration from --baseline-root (an older checkout) instead of --integration-root.
@@ -31,6 +31,8 @@ class CaseSpec:
     # the line speed (an E450's 2400 Bd through a USB adapter), which takes most of 5 s.
     interval: float = 1.0
     usb_latency: float = 0.0
+    # False: the entry adds its sensors disabled (the reading and decoding path alone).
+    sensors: bool = True
 
 
 CASES: dict[str, CaseSpec] = {
@@ -38,6 +40,13 @@ CASES: dict[str, CaseSpec] = {
     for spec in (
         CaseSpec("idle", "idle", note="recorder, no meter"),
         CaseSpec("default", "ours", note="options as a new entry has them"),
+        CaseSpec("floor", "floor", note="the integration's serialx read and decoder, no HA"),
+        CaseSpec(
+            "no_sensors",
+            "ours",
+            note="sensors disabled: reading, decoding, coordinator",
+            sensors=False,
+        ),
         CaseSpec("every_push", "ours", {"min_interval": 0}, "min_interval 0"),
         CaseSpec("min10", "ours", {"min_interval": 10}, "min_interval 10 s"),
         CaseSpec("base_default", "ours", note="--baseline-root, its defaults", baseline=True),
@@ -103,6 +112,7 @@ def entry(spec: CaseSpec, port: Path, integration_root: Path) -> dict[str, Any]:
             "options": spec.options,
             "source": "user",
             "unique_id": f"LGZbench{spec.name}",
+            "pref_disable_new_entities": not spec.sensors,
         }
     return {
         "entry_id": f"bench{spec.name}",
@@ -130,7 +140,9 @@ def prepare(
     (config / ".storage").mkdir(parents=True)
     (config / "configuration.yaml").write_text(configuration(time_zone, http_port))
     (config / "custom_components").symlink_to(integration_root / "custom_components")
-    entries = [] if spec.kind == "idle" else [entry(spec, config / PORT_LINK, integration_root)]
+    entries = (
+        [entry(spec, config / PORT_LINK, integration_root)] if spec.kind in {"ours", "dsmr"} else []
+    )
     (config / ".storage" / "core.config_entries").write_text(
         json.dumps(
             {

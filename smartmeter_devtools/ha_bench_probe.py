@@ -67,8 +67,12 @@ def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def enabled_sensors(config: Path, platform: str) -> int:
-    """Sensors of `platform` the entity registry has enabled (0 before Home Assistant wrote it)."""
+def enabled_sensors(config: Path, platform: str, *, disabled_too: bool = False) -> int:
+    """Sensors of `platform` the entity registry has enabled (0 before Home Assistant wrote it).
+
+    `disabled_too` counts the disabled ones as well: a case without sensors is running once
+    its entry has registered them.
+    """
     registry = config / ".storage" / "core.entity_registry"
     if not registry.exists():
         return 0
@@ -78,5 +82,5 @@ def enabled_sensors(config: Path, platform: str) -> int:
         for entity in entities
         if entity["platform"] == platform
         and entity["entity_id"].startswith("sensor.")
-        and entity["disabled_by"] is None
+        and (disabled_too or entity["disabled_by"] is None)
     )

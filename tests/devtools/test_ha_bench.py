@@ -10,16 +10,21 @@ import json
 import os
 from pathlib import Path
 import re
+import subprocess
+import sys
 import time
 
+from entity_registry_file import write_entity_registry
 from mosquitto import free_port
 import pytest
 from recorder_db import write_recorder_rows
 
 from smartmeter_devtools.ha_bench import (
+    FLOOR_READY,
     Running,
     _parser,
     _print_sensors,
+    _ready_message,
     _start,
     _stop,
     _wait_ready,
@@ -78,6 +83,41 @@ def test_a_meter_case_starts_is_seen_ready_and_stops(
     # Stopped before Home Assistant wrote its entity registry: the report says none.
     _print_sensors(running)
     assert re.search(r"^  dsmr_0 +0  \(time_between_update 0\)$", capsys.readouterr().out, re.M)
+
+
+@pytest.mark.usefixtures("socket_enabled")
+def test_the_floor_decodes_the_simulated_meter_until_stopped(tmp_path: Path) -> None:
+    """The floor case: the integration's stream and decoder on the simulator's pty, no Home
+    Assistant; seen ready once a reading is decoded, ended cleanly by the bench's SIGTERM."""
+    args = _parser().parse_args(["--time-zone", "Europe/Zurich", "--cprofile", "floor"])
+    config = prepare(CASES["floor"], tmp_path, REPO, "Europe/Zurich", free_port())
+    running: list[Running] = []
+    try:
+        running.append(_start(CASES["floor"], config, args))
+        _wait_ready(running)
+    finally:
+        _stop(running)
+
+    (case,) = running
+    command = list(case.hass.args)  # type: ignore[arg-type]
+    assert command[1:3] == ["-m", "smartmeter_devtools.ha_bench_floor"]
+    # Not profiled: the profiler wraps Home Assistant, which the floor does not run.
+    assert not case.profiled
+    assert (config / FLOOR_READY).exists()
+    assert case.hass.returncode == 0
+    assert not (config / RECORDER_DB).exists()
+
+
+def test_a_case_without_sensors_runs_once_they_are_registered(tmp_path: Path) -> None:
+    """no_sensors records nothing: its entry runs once the registry lists its sensors, disabled."""
+    config = prepare(CASES["no_sensors"], tmp_path, REPO, "UTC", 18990)
+    finished = subprocess.Popen([sys.executable, "-c", "pass"])
+    finished.wait()
+    case = Running(CASES["no_sensors"], config, finished, None)
+    assert _ready_message(case) is None
+
+    write_entity_registry(config, [("smartmeter_datacollector", "sensor.x", "integration")])
+    assert _ready_message(case) == "sensors are registered, disabled"
 
 
 @pytest.mark.usefixtures("socket_enabled")

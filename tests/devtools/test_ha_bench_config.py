@@ -54,6 +54,25 @@ def test_our_case_is_an_entry_our_integration_loads(tmp_path: Path) -> None:
     assert entry["version"] == SmartMeterConfigFlow.VERSION
     assert entry["data"] == {CONF_PROFILE: "lge450", CONF_PORT: str(config / "ttyBENCH")}
     assert entry["options"] == {CONF_MIN_INTERVAL: 10}
+    assert entry["pref_disable_new_entities"] is False
+
+
+def test_the_case_without_sensors_adds_them_disabled(tmp_path: Path) -> None:
+    """no_sensors: the same entry, but Home Assistant registers its new sensors disabled."""
+    config = prepare(CASES["no_sensors"], tmp_path, REPO, "UTC", 18996)
+
+    (entry,) = _entries(config)
+    assert entry["domain"] == DOMAIN
+    assert entry["options"] == {}
+    assert entry["pref_disable_new_entities"] is True
+
+
+def test_the_floor_case_configures_no_home_assistant(tmp_path: Path) -> None:
+    """The floor runs the integration's read and decoder alone: no entry for anything."""
+    config = prepare(CASES["floor"], tmp_path, REPO, "UTC", 18995)
+
+    assert _entries(config) == []
+    assert (config / "custom_components").resolve() == REPO / "custom_components"
 
 
 def test_dsmr_case_uses_core_dsmr_keys(tmp_path: Path) -> None:

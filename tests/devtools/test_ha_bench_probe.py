@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 import subprocess
@@ -10,6 +9,7 @@ import sys
 import threading
 import time
 
+from entity_registry_file import write_entity_registry
 import pytest
 from recorder_db import write_recorder_rows
 
@@ -114,31 +114,19 @@ def test_cpu_seconds_of_a_command_named_with_parentheses(tmp_path: Path) -> None
 
 
 def test_enabled_sensors_from_the_entity_registry(tmp_path: Path) -> None:
-    """Only the platform's enabled sensors count; no registry yet counts none."""
+    """Only the platform's enabled sensors count, or all its sensors; no registry counts none."""
     assert enabled_sensors(tmp_path, "dsmr") == 0
 
-    def entity(platform: str, entity_id: str, disabled_by: str | None) -> dict[str, object]:
-        return {"platform": platform, "entity_id": entity_id, "disabled_by": disabled_by}
-
-    (tmp_path / ".storage").mkdir()
-    (tmp_path / ".storage" / "core.entity_registry").write_text(
-        json.dumps(
-            {
-                "version": 1,
-                "minor_version": 16,
-                "key": "core.entity_registry",
-                "data": {
-                    "entities": [
-                        entity("dsmr", "sensor.power_consumption", None),
-                        entity("dsmr", "sensor.voltage_phase_l1", "integration"),
-                        entity("dsmr", "binary_sensor.x", None),
-                        entity("smartmeter_datacollector", "sensor.active_power", None),
-                    ],
-                    "deleted_entities": [],
-                },
-            }
-        )
+    write_entity_registry(
+        tmp_path,
+        [
+            ("dsmr", "sensor.power_consumption", None),
+            ("dsmr", "sensor.voltage_phase_l1", "integration"),
+            ("dsmr", "binary_sensor.x", None),
+            ("smartmeter_datacollector", "sensor.active_power", None),
+        ],
     )
 
     assert enabled_sensors(tmp_path, "dsmr") == 1
     assert enabled_sensors(tmp_path, "smartmeter_datacollector") == 1
+    assert enabled_sensors(tmp_path, "dsmr", disabled_too=True) == 2
