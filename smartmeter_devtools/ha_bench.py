@@ -124,10 +124,11 @@ def _start(spec: CaseSpec, config: Path, args: argparse.Namespace) -> Running:
             if simulator.poll() is not None or time.monotonic() > deadline:
                 raise SystemExit(f"{spec.name}: the simulator did not start, see {config}")
             time.sleep(0.1)
-    command = [python, "-m", "homeassistant", "-c", str(config), "--skip-pip"]
     if spec.kind == "floor":
         floor = ["smartmeter_devtools.ha_bench_floor", str(link), str(config / FLOOR_READY)]
         command = [python, "-m", *floor, "--tz", args.time_zone]
+    else:
+        command = [python, "-m", "homeassistant", "-c", str(config), "--skip-pip"]
     profiled = spec.name == args.cprofile and spec.kind != "floor"
     if profiled:
         # Profiled during the windows only (ha_bench_profiled): start-up would bury the pushes.

@@ -223,11 +223,12 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
             self.async_update_listeners()
 
     @callback
-    def _arm_watchdog(self) -> None:
+    def _arm_watchdog(self, delay: float | None = None) -> None:
+        """Arm anew: a whole timeout, or `delay`, the rest of one since a recent reading."""
         if self._unsub_watchdog is not None:
             self._unsub_watchdog()
         self._unsub_watchdog = async_call_later(
-            self.hass, self.watchdog_timeout, self._watchdog_expired
+            self.hass, self.watchdog_timeout if delay is None else delay, self._watchdog_expired
         )
 
     @callback
@@ -238,9 +239,7 @@ class SmartMeterCoordinator(DataUpdateCoordinator[Reading | None]):
         )
         if silent is not None and silent < self.watchdog_timeout:
             # A reading came since the timer was armed: wait for the rest of the timeout.
-            self._unsub_watchdog = async_call_later(
-                self.hass, self.watchdog_timeout - silent, self._watchdog_expired
-            )
+            self._arm_watchdog(self.watchdog_timeout - silent)
             return
         # Bytes that arrive but cannot be decrypted are a key problem, not a cable problem.
         locked = key_error(self.decoder.stats) is not None
